@@ -1,0 +1,85 @@
+"""Outbound webhooks to the tenant's product: events, signing, retries, delivery."""
+
+from __future__ import annotations
+
+from spendgate.webhooks.outbound.deliverer import (
+    AttemptResult,
+    Deliverer,
+    Round,
+    post,
+    send_ping,
+)
+from spendgate.webhooks.outbound.events import (
+    CATALOGUE,
+    LIMIT_EXCEEDED,
+    LIMIT_THRESHOLD_REACHED,
+    ORG_REINSTATED,
+    ORG_SUSPENDED,
+    PING,
+    RESERVATION_EXPIRED,
+    SINK_DEAD_LETTERED,
+    WALLET_LOW_BALANCE,
+    OutboundEvent,
+    forwarded_alert,
+    limit_exceeded,
+    limit_threshold_reached,
+    new_event,
+    org_reinstated,
+    org_suspended,
+    ping,
+    reservation_expired,
+    sink_dead_lettered,
+    wallet_low_balance,
+)
+from spendgate.webhooks.outbound.log import (
+    Attempt,
+    Delivery,
+    DeliveryLog,
+    DeliveryStatus,
+    Endpoint,
+    delivery_id,
+    fan_out,
+)
+from spendgate.webhooks.outbound.memory import InMemoryDeliveryLog
+from spendgate.webhooks.outbound.schedule import RetrySchedule
+from spendgate.webhooks.outbound.signing import check_secret, generate_secret, sign
+
+__all__ = [
+    "CATALOGUE",
+    "LIMIT_EXCEEDED",
+    "LIMIT_THRESHOLD_REACHED",
+    "ORG_REINSTATED",
+    "ORG_SUSPENDED",
+    "PING",
+    "RESERVATION_EXPIRED",
+    "SINK_DEAD_LETTERED",
+    "WALLET_LOW_BALANCE",
+    "Attempt",
+    "AttemptResult",
+    "Deliverer",
+    "Delivery",
+    "DeliveryLog",
+    "DeliveryStatus",
+    "Endpoint",
+    "InMemoryDeliveryLog",
+    "OutboundEvent",
+    "RetrySchedule",
+    "Round",
+    "check_secret",
+    "delivery_id",
+    "fan_out",
+    "forwarded_alert",
+    "generate_secret",
+    "limit_exceeded",
+    "limit_threshold_reached",
+    "new_event",
+    "org_reinstated",
+    "org_suspended",
+    "ping",
+    "post",
+    "reservation_expired",
+    "send_ping",
+    "sign",
+    "sink_dead_lettered",
+    "wallet_low_balance",
+]

@@ -71,9 +71,7 @@ def parse_quantity(value: object, *, field: str) -> Decimal:
     """A usage quantity: a non-negative finite number (int, or decimal string), never float."""
     if isinstance(value, bool):
         raise InvalidAmount(field, "must be a number, not a boolean")
-    if isinstance(value, int):
-        quantity = Decimal(value)
-    elif isinstance(value, str) and _PLAIN.match(value):
+    if isinstance(value, int) or (isinstance(value, str) and _PLAIN.match(value)):
         quantity = Decimal(value)
     elif isinstance(value, Decimal) and value.is_finite():
         quantity = value
@@ -83,7 +81,7 @@ def parse_quantity(value: object, *, field: str) -> Decimal:
         )
     if quantity < 0:
         raise InvalidAmount(field, "must not be negative")
-    if quantity > MAX_CREDITS * 1000:
+    if quantity > MAX_CREDITS:
         raise InvalidAmount(field, "is absurdly large")
     return quantity
 

@@ -1,0 +1,175 @@
+"""Streaming reader for paged provider exports: yields one time bucket at a time.
+
+Accepts what teams save from the usage APIs: one page object (`{"data": [...], "has_more"}`),
+a JSON array of pages, or pages one per line (JSON Lines) or simply concatenated. Memory is
+bounded by the largest single bucket, not by the file. Numbers are exact (Decimal, never float).
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import IO, Any, NamedTuple
+
+from spendgate.reconcile.errors import ReconcileInputError
+
+_WS = re.compile(r"[ \t\r\n]*")
+_CHUNK = 1 << 20
+# A decode error this close to the end of the buffer may only mean the value is cut by the
+# chunk boundary: read more and retry. Further from the end it is a real syntax error.
+_SLACK = 1 << 16
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+class Bucket(NamedTuple):
+    page: int
+    number: int
+    line: int
+    value: Any
+
+
+class _Reader:
+    def __init__(self, stream: IO[bytes], name: str, progress: Callable[[int], None] | None):
+        self._stream = stream
+        self._name = name
+        self._progress = progress
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constants)
+        self.buf = ""
+        self.pos = 0
+        self.eof = False
+        self._line = 1  # line number of buf[0]
+
+    def line(self, pos: int | None = None) -> int:
+        return self._line + self.buf.count("\n", 0, self.pos if pos is None else pos)
+
+    def fill(self, at_least: int = _CHUNK) -> bool:
+        if self.eof:
+            return False
+        raw = self._stream.read(max(at_least, _CHUNK))
+        if self._progress is not None and raw:
+            self._progress(len(raw))
+        try:
+            text = self._utf8.decode(raw, final=not raw)
+        except UnicodeDecodeError as exc:
+            raise ReconcileInputError(self._name, f"line {self.line()}", "is not UTF-8") from exc
+        if self.pos:
+            self._line += self.buf.count("\n", 0, self.pos)
+            self.buf = self.buf[self.pos:]
+            self.pos = 0
+        self.buf += text
+        if not raw:
+            self.eof = True
+        return True
+
+    def peek(self) -> str | None:
+        while True:
+            self.pos = _WS.match(self.buf, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self.fill():
+                return None
+
+    def expect(self, chars: str, what: str) -> str:
+        ch = self.peek()
+        if ch is None:
+            raise self.error("the file ends early (truncated JSON?)")
+        if ch not in chars:
+            raise self.error(f"expected {what}, found {ch!r}")
+        self.pos += 1
+        return ch
+
+    def value(self) -> Any:
+        self.peek()
+        while True:
+            try:
+                obj, end = self._decoder.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as exc:
+                near_end = len(self.buf) - exc.pos < _SLACK or "Unterminated" in exc.msg
+                if not self.eof and near_end:
+                    self.fill(len(self.buf))  # grow geometrically: no quadratic re-reads
+                    continue
+                if self.eof and (exc.pos >= len(self.buf.rstrip()) or "Unterminated" in exc.msg):
+                    raise self.error(f"the file ends inside a value (truncated JSON?): {exc.msg}",
+                                     exc.pos) from exc
+                raise self.error(f"invalid JSON: {exc.msg}", exc.pos) from exc
+            except ValueError as exc:  # NaN / Infinity
+                raise self.error(f"invalid JSON: {exc}") from exc
+            if end == len(self.buf) and not self.eof and not isinstance(obj, dict | list | str):
+                self.fill()  # a bare number may continue in the next chunk
+                continue
+            self.pos = end
+            return obj
+
+    def error(self, message: str, pos: int | None = None) -> ReconcileInputError:
+        return ReconcileInputError(self._name, f"line {self.line(pos)}", message)
+
+
+def iter_buckets(
+    stream: IO[bytes], name: str, progress: Callable[[int], None] | None = None
+) -> Iterator[Bucket]:
+    """Every time bucket of every page, in file order, with its page number and line."""
+    reader = _Reader(stream, name, progress)
+    pages = 0
+    while True:
+        ch = reader.peek()
+        if ch is None:
+            break
+        if ch == "[":
+            reader.pos += 1
+            if reader.peek() == "]":
+                reader.pos += 1
+                continue
+            while True:
+                pages += 1
+                yield from _page(reader, pages)
+                if reader.expect(",]", "',' or ']' between pages") == "]":
+                    break
+        elif ch == "{":
+            pages += 1
+            yield from _page(reader, pages)
+        else:
+            raise reader.error(f"expected a page object, found {ch!r}")
+    if pages == 0:
+        raise ReconcileInputError(name, None, "is empty: expected usage pages")
+
+
+def _page(reader: _Reader, page: int) -> Iterator[Bucket]:
+    reader.expect("{", "a page object")
+    seen_data = False
+    if reader.peek() == "}":
+        reader.pos += 1
+        raise reader.error(f"page {page} has no data")
+    while True:
+        key = reader.value()
+        if not isinstance(key, str):
+            raise reader.error("expected a key")
+        reader.expect(":", "':'")
+        if key == "data":
+            seen_data = True
+            reader.expect("[", "a list of buckets")
+            if reader.peek() == "]":
+                reader.pos += 1
+            else:
+                index = 0
+                while True:
+                    index += 1
+                    line = reader.line()
+                    yield Bucket(page, index, line, reader.value())
+                    if reader.expect(",]", "',' or ']' between buckets") == "]":
+                        break
+        else:
+            reader.value()  # object, has_more, next_page: not needed to compare
+        if reader.expect(",}", "',' or '}'") == "}":
+            break
+    if not seen_data:
+        raise reader.error(f"page {page} has no data list")
+
+
+__all__ = ["Bucket", "iter_buckets"]

@@ -245,12 +245,13 @@ class Dispatcher:
             due = now_ms + self._backoff.delay_ms(attempts, after_s)
             self._outbox.retry(name, seqs, due, reason)
         retried = len(messages) - len(exhausted)
-        with self._lock:
-            tally = self._tallies[name]
-            tally.retried += retried
-            tally.last_error = reason
-        self._metrics.retried.labels(name).inc(retried)
-        log.warning("sink %s: %d events to retry: %s", name, retried, reason)
+        if retried:
+            with self._lock:
+                tally = self._tallies[name]
+                tally.retried += retried
+                tally.last_error = reason
+            self._metrics.retried.labels(name).inc(retried)
+            log.warning("sink %s: %d events to retry: %s", name, retried, reason)
         return len(exhausted)
 
     def _dead_letter(self, name: str, messages: Sequence[OutboxMessage], reason: str) -> None:

@@ -306,13 +306,16 @@ class Book:
             # A new way of counting starts from what was really spent in this window.
             used = src.spend_since(self.scope, cmd.path, cmd.meter, ws)
             held, fired = (old.held if old else 0), ()
-        lim = Limit(cmd.limit_id, cmd.path, cmd.meter, cmd.amount, cmd.window, cmd.mode,
-                    cmd.thresholds, ws, used, held, fired,
-                    old.created_ms if old else now_ms, now_ms)
-        self.limits[cmd.limit_id] = lim
+        # The counter moves only through the journal: start from what the account holds now.
+        current = old.used if old is not None and old.window_start_ms == ws else 0
+        self.limits[cmd.limit_id] = Limit(
+            cmd.limit_id, cmd.path, cmd.meter, cmd.amount, cmd.window, cmd.mode, cmd.thresholds,
+            ws, current, held, fired, old.created_ms if old else now_ms, now_ms)
         self.changes.limits.add(cmd.limit_id)
         self.changes.org = True
-        return lim, old is None
+        self._post(now_ms, "limit", cmd.limit_id,
+                   [(limit_used_account(cmd.limit_id, ws), used - current)])
+        return self.limits[cmd.limit_id], old is None
 
     # ---- admission ------------------------------------------------------------------
 

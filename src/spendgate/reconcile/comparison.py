@@ -103,6 +103,14 @@ class ProviderSide:
                     f"currency {row.currency} differs from {self.currency} "
                     f"(first seen at {self._currency_from}); compare one currency at a time",
                 )
+        quantities = row.quantities
+        if COST in quantities and key.meter != ANY:
+            # Cost is compared per period x org x project x model, across meters.
+            self._fold(key._replace(meter=ANY), {COST: quantities[COST]})
+            quantities = {k: v for k, v in quantities.items() if k != COST}
+        self._fold(key, quantities)
+
+    def _fold(self, key: GroupKey, quantities: Mapping[str, Quantity]) -> None:
         totals = self.totals.get(key)
         if totals is None:
             totals = self.totals[key] = {}
@@ -110,7 +118,7 @@ class ProviderSide:
         self.row_counts[key] += 1
         renames = self.resolver.renames
         measures = self.measures
-        for name, value in row.quantities.items():
+        for name, value in quantities.items():
             if renames:
                 name = renames.get(name, name)
             totals[name] = totals.get(name, 0) + value

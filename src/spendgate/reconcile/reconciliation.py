@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
-from functools import partial
 
 from spendgate.errors import InvalidRequest
 from spendgate.reconcile.anthropic import read_anthropic
@@ -40,7 +39,11 @@ def importer_for(provider: str, mapping: ProviderMapping) -> tuple[str, Importer
             raise InvalidRequest("a CSV import needs a `csv` section in the mapping",
                                  param="mapping")
         layout = mapping.csv
-        return layout.provider, partial(read_csv, layout=layout)
+
+        def read(file: InputFile, progress: Progress | None) -> Iterator[ProviderRow]:
+            return read_csv(file, layout, progress)
+
+        return layout.provider, read
     raise InvalidRequest(f"provider must be one of {', '.join(PROVIDERS)}", param="provider")
 
 

@@ -49,6 +49,7 @@ class ProviderSide:
         self.totals: Totals = {}
         self.row_counts: dict[GroupKey, int] = {}
         self.measures: set[str] = set()
+        self.meters: set[str] = set()
         self.currency: str | None = None
         self._currency_from = ""
         self._seen: set[bytes] = set()
@@ -104,6 +105,8 @@ class ProviderSide:
                     f"(first seen at {self._currency_from}); compare one currency at a time",
                 )
         quantities = row.quantities
+        if key.meter not in self.meters:
+            self.meters.add(key.meter)
         if COST in quantities and key.meter != ANY:
             # Cost is compared per period x org x project x model, across meters.
             self._fold(key._replace(meter=ANY), {COST: quantities[COST]})
@@ -175,10 +178,10 @@ class _Tally:
 
 
 class MeteredSide:
-    """Metered rows folded into the same groups, restricted to the provider's models."""
+    """Metered rows folded into the same groups: the provider's models and meters only."""
 
-    def __init__(self, resolver: Resolver, grain: Grain, measures: Iterable[str], *,
-                 cost_quantity: str = "provider_cost",
+    def __init__(self, resolver: Resolver, grain: Grain, measures: Iterable[str],
+                 meters: Iterable[str], *, cost_quantity: str = "provider_cost",
                  credit_value: CreditValue | None = None) -> None:
         self.resolver = resolver
         self.grain = grain
@@ -186,6 +189,8 @@ class MeteredSide:
         self.measures = frozenset(m for m in measures if m not in (COST, REQUESTS))
         self.count_requests = REQUESTS in measures
         self.compare_cost = COST in measures
+        # Usage is compared for the meters the provider export covers; cost for all of them.
+        self.meters = frozenset(meters)
         self.cost_quantity = cost_quantity
         self.credit_value = credit_value
         self.totals: Totals = {}
@@ -199,7 +204,8 @@ class MeteredSide:
 
     def add(self, row: MeteredRow) -> None:
         self.rows += 1
-        if not self.resolver.in_scope(row.model):
+        usage = row.meter in self.meters
+        if not (usage or self.compare_cost) or not self.resolver.in_scope(row.model):
             self.out_of_scope += 1
             return
         period = self.clock.start(row.timestamp_ms)
@@ -207,7 +213,7 @@ class MeteredSide:
         project = (row.project or NO_PROJECT) if self._by_project else ANY
         model = (row.model or ANY) if self._by_model else ANY
         quantities = row.quantities
-        if row.meter != CREDITS_METER:
+        if usage and row.meter != CREDITS_METER:
             key = GroupKey(period, org, project, model, row.meter)
             totals = self.totals.get(key)
             if totals is None:

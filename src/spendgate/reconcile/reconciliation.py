@@ -106,8 +106,8 @@ def reconcile(
             f"the provider bills in {side.currency} but a credit is valued in "
             f"{mapping.credit_value.currency}; compare one currency at a time", param="mapping",
         )
-    ours = MeteredSide(resolver, grain, side.measures, cost_quantity=mapping.cost_quantity,
-                       credit_value=mapping.credit_value)
+    ours = MeteredSide(resolver, grain, side.measures, side.meters,
+                       cost_quantity=mapping.cost_quantity, credit_value=mapping.credit_value)
     if end > start:
         for metered_row in metered.rows(start, end):
             ours.add(metered_row)

@@ -9,6 +9,7 @@ from spendgate.webhooks import BalanceAlert
 from spendgate.webhooks.outbound import (
     CATALOGUE,
     Endpoint,
+    OutboundEvent,
     fan_out,
     forwarded_alert,
     limit_threshold_reached,
@@ -75,3 +76,10 @@ def test_a_forwarded_vendor_alert_keeps_one_event_id_however_often_it_is_process
     again = forwarded_alert(alert, sink="fp", now_ms=NOW_MS + 5000)
     assert first.id == again.id and first.type == "wallet.low_balance"
     assert json.loads(first.body())["data"]["source"] == "sink:fp"
+
+
+def test_an_event_survives_the_round_trip_through_an_outbox_row() -> None:
+    event = reservation_expired(reservation_id="res_1", org="acme", project="p", user="u",
+                                amount=5, expired_ms=NOW_MS, now_ms=NOW_MS + 7)
+    again = OutboundEvent.from_body(event.id, event.body())
+    assert again == event and again.body() == event.body()

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import orjson
 
-from spendgate.domain.clock import ms_to_rfc3339
+from spendgate.domain.clock import ms_to_rfc3339, rfc3339_to_ms
 from spendgate.domain.ids import new_id
 from spendgate.domain.money import format_credits
 from spendgate.webhooks.signals import BalanceAlert
@@ -48,6 +48,15 @@ class OutboundEvent:
             {"type": self.type, "timestamp": ms_to_rfc3339(self.created_ms), "data": self.data},
             option=orjson.OPT_SORT_KEYS,
         )
+
+    @classmethod
+    def from_body(cls, event_id: str, body: bytes) -> OutboundEvent:
+        """Rebuild an event from the bytes an outbox row stored (the inverse of `body`)."""
+        doc = orjson.loads(body)
+        if not isinstance(doc, dict) or not isinstance(doc.get("data"), dict):
+            raise ValueError("not an outbound event body")
+        return cls(event_id, str(doc["type"]), rfc3339_to_ms(doc["timestamp"], "timestamp"),
+                   doc["data"])
 
 
 def new_event(type_: str, data: Mapping[str, JsonValue], *, now_ms: int,

@@ -50,8 +50,9 @@ def usage(
 
 
 def config(kind: str, **fields: Any) -> SinkConfig:
+    name = str(fields.pop("name", f"{kind}-sink"))
     body: dict[str, Any] = {"type": kind}
     if kind != "nats":
         body["api_key"] = "test-key"
     body.update(fields)
-    return SinkConfig.parse(fields.pop("name", f"{kind}-sink"), body)
+    return SinkConfig.parse(name, body)

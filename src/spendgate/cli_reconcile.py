@@ -133,7 +133,7 @@ def vendor_command(
     limit: LimitOpt = 50,
 ) -> None:
     """Totals per org and meter that Spendgate sent vs what a billing vendor reports."""
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     try:
         fmt = _format(output)
         start, end = _time(from_, "--from"), _time(to, "--to")
@@ -154,7 +154,7 @@ def _run(provider: str, files: list[Path], metered: list[Path], mapping_path: Pa
          from_: str | None, to: str | None, grain: str, by: str, tolerance: str,
          abs_tolerance: str, output: str, adjust: bool, adjustments_path: Path | None,
          strict: bool, limit: int) -> None:
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     try:
         fmt = _format(output)
         mapping = load_mapping(mapping_path)

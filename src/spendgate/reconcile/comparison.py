@@ -305,6 +305,8 @@ def _diff(name: str, spendgate: Quantity, provider: Quantity, tolerance: Toleran
 
 
 def _status(on_provider: bool, on_spendgate: bool, diffs: tuple[MeasureDiff, ...]) -> Status:
+    if all(d.difference == 0 for d in diffs):
+        return "matched"  # e.g. metered usage reversed to zero by an adjustment
     if not on_provider:
         return "missing_in_provider"
     if not on_spendgate:

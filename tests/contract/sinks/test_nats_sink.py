@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,10 +47,8 @@ async def _messages(stream: str) -> list[tuple[str, dict[str, object], str | Non
 async def _delete(stream: str) -> None:
     nc = await nats.connect(NATS_URL)
     try:
-        try:
+        with contextlib.suppress(nats.js.errors.NotFoundError):
             await nc.jetstream().delete_stream(stream)
-        except nats.js.errors.NotFoundError:
-            pass
     finally:
         await nc.close()
 

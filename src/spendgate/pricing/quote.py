@@ -10,7 +10,7 @@ from spendgate.domain.money import format_credits, parse_quantity, quantity_to_n
 from spendgate.errors import InvalidAmount, InvalidRequest, InvalidUsage
 from spendgate.pricing._fields import render
 from spendgate.pricing.price import Price
-from spendgate.pricing.rate_card import RateCardVersion
+from spendgate.pricing.rate_card import RateCardVersion, pick
 from spendgate.pricing.usage import Usage, usage_vector
 
 
@@ -72,11 +72,19 @@ def quote(
     """
     dimensions = usage.dimensions
     meter = usage.meter
+    by_quantity = version.index.get(meter)
+    if by_quantity is None:
+        version.price_for(meter, "", dimensions, field)  # raises: no prices for this meter
+        raise AssertionError("unreachable")  # pragma: no cover
+    quantities = usage.quantities
     lines: list[_RawLine] = []
     total = 0
     for name, units_nano in usage.quantities_nano.items():
-        price = version.price_for(meter, name, dimensions, field)
+        groups = by_quantity.get(name)
+        price = None if groups is None else pick(groups, dimensions)
         if price is None:
+            if groups is not None:
+                version.price_for(meter, name, dimensions, field)  # raises: nothing matches
             if units_nano == 0:
                 continue
             raise InvalidUsage(
@@ -91,7 +99,7 @@ def quote(
                 ptd = _ptd_nano(before, name)
         credits = price._rater.line(ptd, units_nano)
         total += credits
-        lines.append((name, usage.quantities[name], credits, price))
+        lines.append((name, quantities[name], credits, price))
     return Quote(total, version.card, version.version, tuple(lines))
 
 

@@ -28,14 +28,13 @@ class RateCardVersion:
     version: int
     effective_at_ms: int
     prices: tuple[Price, ...]
-    _index: Mapping[tuple[str, str], tuple[_Group, ...]] = field(
+    # meter → quantity → candidate groups, most specific first (see _compile).
+    index: Mapping[str, Mapping[str, tuple[_Group, ...]]] = field(
         init=False, repr=False, compare=False
     )
-    _meters: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_index", _compile(self.prices))
-        object.__setattr__(self, "_meters", frozenset(p.meter for p in self.prices))
+        object.__setattr__(self, "index", _compile(self.prices))
 
     @classmethod
     def create(
@@ -76,26 +75,18 @@ class RateCardVersion:
         self, meter: str, quantity: str, dimensions: Mapping[str, str], field: str = "usage"
     ) -> Price | None:
         """The most specific price for this quantity; None when the meter has no such quantity."""
-        groups = self._index.get((meter, quantity))
+        quantities = self.index.get(meter)
+        if quantities is None:
+            raise InvalidUsage(
+                f"rate card {self.card!r} v{self.version} has no prices for meter {meter!r}",
+                param=f"{field}.meter",
+            )
+        groups = quantities.get(quantity)
         if groups is None:
-            if meter not in self._meters:
-                raise InvalidUsage(
-                    f"rate card {self.card!r} v{self.version} has no prices for meter {meter!r}",
-                    param=f"{field}.meter",
-                )
             return None
-        for keys, single, table in groups:
-            if single is not None:
-                value = dimensions.get(single)
-                if value is None:
-                    continue
-                price = table.get(value)
-            elif keys:
-                price = table.get(tuple([dimensions.get(k) for k in keys]))
-            else:
-                price = table[()]
-            if price is not None:
-                return price
+        price = pick(groups, dimensions)
+        if price is not None:
+            return price
         keys_seen = {k for keys, _, _ in groups for k in keys}
         param = f"{field}.{next(iter(keys_seen))}" if len(keys_seen) == 1 else f"{field}.{quantity}"
         shown = ", ".join(f"{k}={v}" for k, v in dimensions.items()) or "no dimensions"
@@ -157,6 +148,26 @@ def _time(value: object, param: str) -> int:
         raise InvalidRateCard(param, "must be an RFC 3339 timestamp with a time zone") from exc
 
 
+def pick(groups: tuple[_Group, ...], dimensions: Mapping[str, str]) -> Price | None:
+    """The first price whose match the dimensions satisfy, groups being most specific first.
+
+    Validation guarantees at most one match per specificity, so the first found is the one.
+    """
+    for keys, single, table in groups:
+        if single is not None:
+            value = dimensions.get(single)
+            if value is None:
+                continue
+            price = table.get(value)
+        elif keys:
+            price = table.get(tuple([dimensions.get(k) for k in keys]))
+        else:
+            price = table[()]
+        if price is not None:
+            return price
+    return None
+
+
 def _could_both_match(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
     return all(b[k] == v for k, v in a.items() if k in b)
 
@@ -182,7 +193,7 @@ def _refuse_ambiguity(prices: Sequence[Price], param: str) -> None:
         seen.setdefault(key, []).append(i)
 
 
-def _compile(prices: Sequence[Price]) -> dict[tuple[str, str], tuple[_Group, ...]]:
+def _compile(prices: Sequence[Price]) -> dict[str, dict[str, tuple[_Group, ...]]]:
     by_quantity: dict[tuple[str, str], dict[tuple[str, ...], dict[object, Price]]] = {}
     for price in prices:
         keys = tuple(sorted(price.match))
@@ -193,10 +204,10 @@ def _compile(prices: Sequence[Price]) -> dict[tuple[str, str], tuple[_Group, ...
         )
         # Kept when equal prices repeat (validated versions never have two).
         table.setdefault(value, price)
-    index: dict[tuple[str, str], tuple[_Group, ...]] = {}
-    for quantity_key, groups in by_quantity.items():
+    index: dict[str, dict[str, tuple[_Group, ...]]] = {}
+    for (meter, quantity), groups in by_quantity.items():
         ordered = sorted(groups.items(), key=lambda kv: (-len(kv[0]), kv[0]))
-        index[quantity_key] = tuple(
+        index.setdefault(meter, {})[quantity] = tuple(
             (keys, keys[0] if len(keys) == 1 else None, table) for keys, table in ordered
         )
     return index

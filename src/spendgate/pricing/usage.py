@@ -43,6 +43,7 @@ SHAPES: Mapping[str, UsageShape] = {
 }
 
 _NESTED = "quantities"
+_MAX_INT = 10**9  # parse_quantity's bound, checked inline for plain integers
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,33 +90,40 @@ class Usage:
             raise InvalidUsage(
                 f"{field}.meter must name the meter, e.g. \"llm\"", param=f"{field}.meter"
             )
+        if "quantities" in obj and not isinstance(obj["quantities"], Mapping):
+            raise InvalidUsage(f"{field}.quantities must be an object of decimal strings",
+                               param=f"{field}.quantities")
         quantities: dict[str, Decimal] = {}
         dimensions: dict[str, str] = {}
         for key, value in obj.items():
-            if key == "meter":
-                continue
-            param = f"{field}.{key}"
-            if not isinstance(key, str) or not key:
-                raise InvalidUsage(f"{field} has an invalid field name {key!r}", param=field)
-            if key == _NESTED and isinstance(value, Mapping):
-                for name, exact in value.items():
-                    nested = f"{param}.{name}"
-                    if not isinstance(name, str) or not name:
-                        raise InvalidUsage(f"{param} has an invalid name {name!r}", param=param)
-                    if name in quantities:
-                        raise InvalidUsage(f"{nested} is given twice", param=nested)
-                    quantities[name] = _quantity(exact, nested)
-            elif isinstance(value, str):
+            # The common cases first, without building error text: this runs on every request.
+            if isinstance(value, str):
                 dimensions[key] = value
+            elif type(value) is int and 0 <= value <= _MAX_INT:
+                quantities[key] = Decimal(value)
+            elif key == _NESTED:
+                continue  # below, so a name given twice is caught whatever the order
             elif isinstance(value, bool) or value is None or isinstance(value, Mapping | list):
                 raise InvalidUsage(
-                    f"{param} must be a number (a quantity) or a string (a dimension)",
-                    param=param,
+                    f"{field}.{key} must be a number (a quantity) or a string (a dimension)",
+                    param=f"{field}.{key}",
                 )
             else:
-                if key in quantities:
+                quantities[key] = _quantity(value, f"{field}.{key}")
+        del dimensions["meter"]
+        for key in (*quantities, *dimensions):
+            if not isinstance(key, str) or not key:
+                raise InvalidUsage(f"{field} has an invalid field name {key!r}", param=field)
+        nested = obj.get(_NESTED)
+        if nested is not None:
+            for name, exact in nested.items():  # a Mapping, checked above
+                param = f"{field}.{_NESTED}.{name}"
+                if not isinstance(name, str) or not name:
+                    raise InvalidUsage(f"{field}.{_NESTED} has an invalid name {name!r}",
+                                       param=f"{field}.{_NESTED}")
+                if name in quantities:
                     raise InvalidUsage(f"{param} is given twice", param=param)
-                quantities[key] = _quantity(value, param)
+                quantities[name] = _quantity(exact, param)
         clash = quantities.keys() & dimensions.keys()
         if clash:
             name = sorted(clash)[0]

@@ -100,3 +100,20 @@ def test_usage_built_in_code_is_validated_like_parsed_usage() -> None:
         Usage("video", {"seconds": Decimal(-1)}, {"model": "veo-3"})
     with pytest.raises(InvalidUsage):
         Usage("video", {}, {"model": "veo-3"})
+
+
+@pytest.mark.parametrize(
+    ("obj", "param"),
+    [
+        ({"meter": "x", "": 3}, "usage"),
+        ({"meter": "x", "n": 1, "quantities": "2"}, "usage.quantities"),
+        ({"meter": "x", "quantities": {"n": "2"}, "n": 1}, "usage.quantities.n"),
+        ({"meter": "x", "quantities": {"n": 0.5}}, "usage.quantities.n"),
+        ({"meter": "x", "n": 10**13}, "usage.n"),
+        ("llm", "usage"),
+    ],
+)
+def test_malformed_usage_objects_name_the_field(obj: object, param: str) -> None:
+    with pytest.raises((InvalidAmount, InvalidUsage)) as caught:
+        Usage.parse(obj)
+    assert caught.value.param == param

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from spendgate.webhooks import (
@@ -9,27 +10,33 @@ from spendgate.webhooks import (
     PaymentFailed,
     PaymentSucceeded,
     Scheme,
+    Signal,
     VerifiedDelivery,
     map_delivery,
 )
 from tests.unit.webhooks.vendors import LAGO_INVOICE_PAID, METRONOME_ALERT, NOW_MS
 
-ORGS = {"cus_acme": "acme"}.get
+_ORGS = {"cus_acme": "acme"}
 
 
-def delivered(event_type: str, payload: dict[str, object], ident: str = "d1") -> VerifiedDelivery:
+def ORGS(customer: str) -> str | None:
+    return _ORGS.get(customer)
+
+
+def delivered(event_type: str, payload: Mapping[str, object], ident: str = "d1"
+              ) -> VerifiedDelivery:
     return VerifiedDelivery(ident, event_type, payload, NOW_MS, Scheme.STANDARD)
 
 
-def fp(payload: dict[str, object]) -> tuple[object, ...]:
+def fp(payload: Mapping[str, object]) -> tuple[Signal, ...]:
     return map_delivery("flexprice", delivered(str(payload["event_type"]), payload), ORGS)
 
 
-def mn(payload: dict[str, object]) -> tuple[object, ...]:
+def mn(payload: Mapping[str, object]) -> tuple[Signal, ...]:
     return map_delivery("metronome", delivered(str(payload["type"]), payload), ORGS)
 
 
-def lg(payload: dict[str, object]) -> tuple[object, ...]:
+def lg(payload: Mapping[str, object]) -> tuple[Signal, ...]:
     return map_delivery("lago", delivered(str(payload["webhook_type"]), payload), ORGS)
 
 

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -23,7 +24,7 @@ METRONOME_SECRET = "metronome-webhook-secret-1"
 LAGO_HMAC_KEY = "lago-org-hmac-key"
 
 
-def body_of(payload: dict[str, object]) -> bytes:
+def body_of(payload: Mapping[str, object]) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from spendgate.domain.money import quantity_to_nano
+from spendgate.errors import InvalidAmount
 from spendgate.pricing._fields import (
     MAX_QUANTITY,
     NANO,
@@ -88,7 +90,9 @@ class Price:
 
     def charge(self, units: Decimal, period_to_date: Decimal = Decimal(0)) -> int:
         """Nano-credits for one event of `units` after `period_to_date` units in the period."""
-        return self._rater.line(to_nano(period_to_date), to_nano(units))
+        return self._rater.line(
+            _quantity_nano(period_to_date, "period_to_date"), _quantity_nano(units, "units")
+        )
 
     def line_nano(self, units_nano: int, period_to_date_nano: int = 0) -> int:
         """The same as `charge`, on quantities already in integer billionths."""
@@ -187,6 +191,12 @@ class Price:
         if self.max_per_event is not None:
             out["max_per_event"] = render(self.max_per_event)
         return out
+
+
+def _quantity_nano(value: Decimal, field: str) -> int:
+    if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
+        raise InvalidAmount(field, "must be a finite, non-negative Decimal")
+    return quantity_to_nano(value, field=field)
 
 
 def _opt(value: Decimal | None) -> str | None:

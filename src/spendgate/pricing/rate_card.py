@@ -168,29 +168,45 @@ def pick(groups: tuple[_Group, ...], dimensions: Mapping[str, str]) -> Price | N
     return None
 
 
-def _could_both_match(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
-    return all(b[k] == v for k, v in a.items() if k in b)
-
-
 def _refuse_ambiguity(prices: Sequence[Price], param: str) -> None:
-    """Two prices of one quantity with equally many match keys that one usage could satisfy."""
-    seen: dict[tuple[str, str, int], list[int]] = {}
+    """Refuse two prices of one quantity with equally many match keys that one usage could
+    satisfy together (their shared keys agree). Linear in the prices per pair of key sets."""
+    # (meter, quantity, specificity) → key set → matched values → index of the first price
+    levels: dict[tuple[str, str, int], dict[tuple[str, ...], dict[tuple[str, ...], int]]] = {}
+    clashes: list[tuple[int, int]] = []
     for i, price in enumerate(prices):
-        key = (price.meter, price.quantity, price.specificity)
-        for j in seen.get(key, []):
-            other = prices[j]
-            if _could_both_match(price.match, other.match):
-                what = (
-                    "the same match" if dict(price.match) == dict(other.match)
-                    else f"a match as specific ({price.specificity} keys) that one usage could "
-                    "satisfy together with it"
-                )
-                raise InvalidRateCard(
-                    f"{param}[{i}].match",
-                    f"is ambiguous: {param}[{j}] prices {price.meter}.{price.quantity} with "
-                    f"{what}; make one of them more specific",
-                )
-        seen.setdefault(key, []).append(i)
+        keys = tuple(sorted(price.match))
+        groups = levels.setdefault((price.meter, price.quantity, len(keys)), {})
+        values = tuple(price.match[k] for k in keys)
+        first = groups.setdefault(keys, {}).setdefault(values, i)
+        if first != i:
+            clashes.append((i, first))
+    for groups in levels.values():
+        keysets = list(groups)
+        for a, keys_a in enumerate(keysets):
+            for keys_b in keysets[a + 1:]:
+                shared = [k for k in keys_a if k in keys_b]
+                on_a: dict[tuple[str, ...], int] = {}
+                for values, i in groups[keys_a].items():
+                    on_a.setdefault(tuple(values[keys_a.index(k)] for k in shared), i)
+                for values, j in groups[keys_b].items():
+                    i = on_a.get(tuple(values[keys_b.index(k)] for k in shared), -1)
+                    if i >= 0:
+                        clashes.append((max(i, j), min(i, j)))
+    if clashes:
+        i, j = min(clashes)
+        price, other = prices[i], prices[j]
+        what = (
+            "the same match" if dict(price.match) == dict(other.match)
+            else f"a match as specific ({price.specificity} "
+            f"key{'s' if price.specificity != 1 else ''}) that one usage could satisfy "
+            "together with it"
+        )
+        raise InvalidRateCard(
+            f"{param}[{i}].match",
+            f"is ambiguous: {param}[{j}] prices {price.meter}.{price.quantity} with "
+            f"{what}; make one of them more specific",
+        )
 
 
 def _compile(prices: Sequence[Price]) -> dict[str, dict[str, tuple[_Group, ...]]]:

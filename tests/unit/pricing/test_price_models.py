@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from spendgate.domain.money import parse_credits
+from spendgate.errors import InvalidAmount
 from spendgate.pricing import InvalidRateCard, Price
 
 D = Decimal
@@ -206,3 +207,11 @@ def test_bad_tiers_are_refused_naming_the_tier_and_the_problem(
             price(model, tiers=tiers)
         assert caught.value.param == param
         assert words in str(caught.value)
+
+
+@pytest.mark.parametrize("units", [Decimal(-1), Decimal("NaN"), Decimal("Infinity"),
+                                   Decimal("0.0000000001")])
+def test_charging_a_bad_quantity_in_code_is_refused(units: Decimal) -> None:
+    with pytest.raises(InvalidAmount) as caught:
+        price("per_unit", unit_price="1").charge(units)
+    assert caught.value.param == "units"

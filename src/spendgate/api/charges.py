@@ -1,0 +1,100 @@
+"""Turning what a request describes (credits or usage) into the Charges the ledger holds.
+
+The rate card in force is the org's `rate_card`, else the environment's
+`default_rate_card`; a usage with neither is refused (422). An item given as one `usage`
+becomes options through the tenant's fallback chains, so the ledger's first-affordable
+rule downgrades instead of refusing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from spendgate.api.schemas import ItemSpec, Priced
+from spendgate.domain.hierarchy import Scope
+from spendgate.domain.reservations import Charge
+from spendgate.errors import InvalidUsage
+from spendgate.ledger.commands import ItemRequest
+from spendgate.pricing import RateCard, Usage, expand_fallbacks, quote, usage_vector
+from spendgate.stores.sql import loads
+from spendgate.tenancy import Configuration, EnvSettings
+
+
+class Pricer:
+    """Prices usage for one scope and org; built per request, reads cached configuration."""
+
+    def __init__(self, configuration: Configuration, scope: Scope, settings: EnvSettings,
+                 org_card: str | None) -> None:
+        self.configuration = configuration
+        self.scope = scope
+        self.settings = settings
+        self.card_name = org_card or settings.default_rate_card
+        self._card: RateCard | None = None
+
+    def card(self, field: str) -> RateCard:
+        if self._card is not None:
+            return self._card
+        if self.card_name is None:
+            raise InvalidUsage(
+                "no rate card prices this usage: set the org's rate_card (PUT /v1/orgs/{org}) "
+                "or default_rate_card (PUT /v1/settings), or give an amount instead",
+                param=field)
+        card = self.configuration.rate_card(self.scope, self.card_name)
+        if card is None:
+            raise InvalidUsage(f"rate card {self.card_name!r} has no versions yet: create one "
+                               f"with POST /v1/rate-cards/{self.card_name}/versions", param=field)
+        self._card = card
+        return card
+
+    def charge(self, usage: Usage, at_ms: int, field: str) -> Charge:
+        card = self.card(field)
+        try:
+            version = card.version_at(at_ms)
+        except Exception as exc:  # no version in force yet at that time
+            raise InvalidUsage(f"rate card {card.name!r} has no version in force at that "
+                               "time", param=field) from exc
+        priced = quote(version, usage, field=field)
+        return Charge(priced.credits_nano, usage_vector(usage), usage_document(usage),
+                      version.card, version.version)
+
+    def of(self, choice: Priced, at_ms: int, field: str) -> Charge:
+        if choice.amount is not None:
+            return Charge(choice.amount)
+        assert choice.usage is not None
+        return self.charge(choice.usage, at_ms, field)
+
+    def items(self, specs: Sequence[ItemSpec], at_ms: int) -> tuple[ItemRequest, ...]:
+        out = []
+        for i, spec in enumerate(specs):
+            if spec.expand_fallbacks and spec.options[0].usage is not None:
+                usages = expand_fallbacks(spec.options[0].usage, self.settings.fallbacks)
+                charges = [self.charge(u, at_ms, f"items[{i}].usage") for u in usages]
+            else:
+                field = f"items[{i}]" if len(spec.options) == 1 else f"items[{i}].options"
+                charges = [self.of(c, at_ms, f"{field}[{j}].usage" if len(spec.options) > 1
+                                   else f"{field}.usage") for j, c in enumerate(spec.options)]
+            out.append(ItemRequest(spec.ref, tuple(charges)))
+        return tuple(out)
+
+
+def usage_document(usage: Usage) -> dict[str, object]:
+    """The usage as recorded on its event: dimensions as strings, quantities as numbers."""
+    out: dict[str, object] = {"meter": usage.meter, **usage.dimensions}
+    for name, quantity in usage.quantities.items():
+        out[name] = int(quantity) if quantity == quantity.to_integral_value() else quantity
+    return out
+
+
+def needs_pricing(choices: Sequence[Priced]) -> bool:
+    return any(c.usage is not None for c in choices)
+
+
+def org_rate_card(configuration: Configuration, scope: Scope, org: str) -> str | None:
+    """The org's own rate card, if it set one (None too when the org does not exist)."""
+    with configuration.store.read() as tx:
+        row = tx.one("SELECT doc FROM orgs WHERE tenant=? AND env=? AND org=?",
+                     (scope.tenant, scope.env, org))
+    if row is None:
+        return None
+    card = loads(row[0]).get("rate_card")
+    return card if isinstance(card, str) else None

@@ -1,0 +1,91 @@
+"""The only place that picks adapters: Settings -> store, ledger, app.
+
+    runtime = build(Settings.from_env())
+    uvicorn.run(runtime.app, ...)
+    runtime.close()
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, FastAPI
+
+from spendgate.api.app import create_app
+from spendgate.api.idempotency import prune
+from spendgate.config import Settings
+from spendgate.domain.clock import Clock, SystemClock
+from spendgate.ledger.engine import Ledger
+from spendgate.stores import Store, open_store
+from spendgate.tenancy import Configuration, Directory
+
+log = logging.getLogger("spendgate.bootstrap")
+
+# Routers that live in other capabilities; each module exposes `router` (an APIRouter).
+# A module not installed yet is skipped, so the core API runs without them.
+OPTIONAL_ROUTERS: tuple[str, ...] = ("spendgate.api.sinks", "spendgate.api.webhooks")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    ledger: Ledger
+    directory: Directory
+    configuration: Configuration
+    app: FastAPI
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start_background(self) -> None:
+        """The ledger's expiry sweeper and the hourly idempotency clean-up."""
+        self.ledger.start_sweeper(self.settings.sweeper_interval_s)
+        threading.Thread(target=self._prune_loop, daemon=True,
+                         name="spendgate-idempotency-prune").start()
+
+    def _prune_loop(self) -> None:
+        while True:
+            try:
+                cut = self.ledger.clock.now_ms() - self.settings.idempotency_ttl_s * 1000
+                prune(self.store, cut)
+            except Exception:  # the next round tries again
+                log.warning("idempotency clean-up failed", exc_info=True)
+            if self._stop.wait(3600):
+                return
+
+    def close(self) -> None:
+        self._stop.set()
+        self.ledger.close()
+        self.store.close()
+
+
+def open_database(settings: Settings) -> Store:
+    return open_store(settings.database_url.value)
+
+
+def optional_routers(modules: Sequence[str] = OPTIONAL_ROUTERS) -> list[APIRouter]:
+    found = []
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        found.append(module.router)
+    return found
+
+
+def build(settings: Settings, *, clock: Clock | None = None,
+          routers: Sequence[APIRouter] | None = None) -> Runtime:
+    clock = clock or SystemClock()
+    store = open_database(settings)
+    ledger = Ledger(store, clock)
+    directory = Directory(store, clock, cache_s=settings.config_cache_s)
+    configuration = Configuration(store, ttl_s=settings.config_cache_s)
+    app = create_app(ledger, settings, directory=directory, configuration=configuration,
+                     clock=clock, routers=optional_routers() if routers is None else routers)
+    return Runtime(settings, store, ledger, directory, configuration, app)

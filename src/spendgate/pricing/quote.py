@@ -74,8 +74,7 @@ def quote(
     meter = usage.meter
     by_quantity = version.index.get(meter)
     if by_quantity is None:
-        version.price_for(meter, "", dimensions, field)  # raises: no prices for this meter
-        raise AssertionError("unreachable")  # pragma: no cover
+        raise version.unknown_meter(meter, field)
     quantities = usage.quantities
     lines: list[_RawLine] = []
     total = 0
@@ -84,7 +83,7 @@ def quote(
         price = None if groups is None else pick(groups, dimensions)
         if price is None:
             if groups is not None:
-                version.price_for(meter, name, dimensions, field)  # raises: nothing matches
+                raise version.no_match(meter, name, dimensions, field)
             if units_nano == 0:
                 continue
             raise InvalidUsage(

@@ -34,6 +34,10 @@ class RateCardVersion:
     )
 
     def __post_init__(self) -> None:
+        # Invariant: at most one price of each specificity can match any usage.
+        if not self.prices:
+            raise InvalidRateCard("prices", "must be a non-empty list of prices")
+        _refuse_ambiguity(self.prices, "prices")
         object.__setattr__(self, "index", _compile(self.prices))
 
     @classmethod
@@ -77,23 +81,33 @@ class RateCardVersion:
         """The most specific price for this quantity; None when the meter has no such quantity."""
         quantities = self.index.get(meter)
         if quantities is None:
-            raise InvalidUsage(
-                f"rate card {self.card!r} v{self.version} has no prices for meter {meter!r}",
-                param=f"{field}.meter",
-            )
+            raise self.unknown_meter(meter, field)
         groups = quantities.get(quantity)
         if groups is None:
             return None
         price = pick(groups, dimensions)
-        if price is not None:
-            return price
+        if price is None:
+            raise self.no_match(meter, quantity, dimensions, field)
+        return price
+
+    def unknown_meter(self, meter: str, field: str = "usage") -> InvalidUsage:
+        return InvalidUsage(
+            f"rate card {self.card!r} v{self.version} has no prices for meter {meter!r}",
+            param=f"{field}.meter",
+        )
+
+    def no_match(
+        self, meter: str, quantity: str, dimensions: Mapping[str, str], field: str = "usage"
+    ) -> InvalidUsage:
+        """No price matches and there is no default: name the dimension when there is one."""
+        groups = self.index.get(meter, {}).get(quantity, ())
         keys_seen = {k for keys, _, _ in groups for k in keys}
-        param = f"{field}.{next(iter(keys_seen))}" if len(keys_seen) == 1 else f"{field}.{quantity}"
+        name = next(iter(keys_seen)) if len(keys_seen) == 1 else quantity
         shown = ", ".join(f"{k}={v}" for k, v in dimensions.items()) or "no dimensions"
-        raise InvalidUsage(
+        return InvalidUsage(
             f"rate card {self.card!r} v{self.version} has no price for {meter}.{quantity} "
             f"with {shown}, and no default price for it",
-            param=param,
+            param=f"{field}.{name}",
         )
 
 

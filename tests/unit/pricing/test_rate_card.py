@@ -8,6 +8,7 @@ from spendgate.domain.clock import rfc3339_to_ms
 from spendgate.errors import InvalidUsage, NotFound
 from spendgate.pricing import (
     InvalidRateCard,
+    Price,
     RateCard,
     RateCardVersion,
     Usage,
@@ -178,3 +179,17 @@ def test_a_quantity_priced_by_nothing_is_refused_unless_zero() -> None:
     with pytest.raises(InvalidUsage) as caught:
         quote(v, Usage("video", {"seconds": Decimal(1), "frames": Decimal(24)}, {}))
     assert caught.value.param == "usage.frames"
+
+
+def test_a_version_built_in_code_refuses_ambiguity_too() -> None:
+    twins = tuple(Price.from_dict(per_unit("seconds", p, model="a")) for p in ("1", "2"))
+    with pytest.raises(InvalidRateCard) as caught:
+        RateCardVersion("c", 1, 0, twins)
+    assert caught.value.param == "prices[1].match"
+
+
+def test_price_for_finds_the_price_or_none_for_an_unpriced_quantity() -> None:
+    v = version()
+    found = v.price_for("video", "seconds", {"model": "veo-3"})
+    assert found is not None and found.unit_price == Decimal("0.4")
+    assert v.price_for("video", "frames", {}) is None

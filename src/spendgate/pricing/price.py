@@ -61,7 +61,10 @@ class Tier:
 
 @dataclass(frozen=True, slots=True)
 class Price:
-    """A price for one meter quantity, optionally restricted to matching dimensions."""
+    """A price for one meter quantity, optionally restricted to matching dimensions.
+
+    Build it with `from_dict`, which validates; the constructor trusts its fields.
+    """
 
     meter: str
     quantity: str

@@ -66,11 +66,13 @@ def prices(draw: st.DrawFn, models: tuple[str, ...] | None = None, clamps: bool 
     return Price.from_dict(raw)
 
 
+@settings(deadline=None)  # timing-independent: CI machines are shared
 @given(prices(), quantities, quantities)
 def test_a_charge_is_never_negative(price: Price, units: Decimal, before: Decimal) -> None:
     assert price.charge(units, before) >= 0
 
 
+@settings(deadline=None)  # timing-independent: CI machines are shared
 @given(prices(("per_unit", "package", "graduated", "flat", "percentage")),
        quantities, quantities, quantities)
 def test_a_charge_never_falls_when_the_quantity_grows(
@@ -80,6 +82,7 @@ def test_a_charge_never_falls_when_the_quantity_grows(
     assert price.charge(low, before) <= price.charge(high, before)
 
 
+@settings(deadline=None)  # timing-independent: CI machines are shared
 @given(prices(("graduated", "per_unit", "package"), clamps=False),
        st.lists(quantities, min_size=1, max_size=12))
 def test_marginal_lines_over_a_period_add_up_to_the_charge_of_the_total(
@@ -127,7 +130,7 @@ def _reference(raw: dict[str, Any], x: Decimal) -> Decimal:
     return total
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(prices(("per_unit", "package", "graduated", "volume", "percentage"), clamps=False),
        quantities)
 def test_charges_agree_with_a_naive_all_decimal_reference(price: Price, units: Decimal) -> None:
@@ -135,6 +138,7 @@ def test_charges_agree_with_a_naive_all_decimal_reference(price: Price, units: D
     assert price.charge(units) == expected
 
 
+@settings(deadline=None)  # timing-independent: CI machines are shared
 @given(st.lists(st.tuples(st.sampled_from(["input_tokens", "output_tokens"]),
                           st.integers(0, 10**7)), min_size=1, max_size=2, unique_by=lambda t: t[0]))
 def test_a_quote_is_the_sum_of_its_lines(fields: list[tuple[str, int]]) -> None:
@@ -150,6 +154,7 @@ def test_a_quote_is_the_sum_of_its_lines(fields: list[tuple[str, int]]) -> None:
     assert q.credits_nano == sum(line.credits_nano for line in q.lines) >= 0
 
 
+@settings(deadline=None)  # timing-independent: CI machines are shared
 @given(st.dictionaries(st.sampled_from(["seconds", "count", "frames"]),
                        st.one_of(st.integers(0, 10**9), decimals(1000, 9)), min_size=1),
        st.dictionaries(st.sampled_from(["model", "resolution"]), st.text(min_size=1, max_size=8)))

@@ -442,6 +442,8 @@ class Book:
         )
 
     def commit(self, src: BookSource, cmd: Commit, now_ms: int) -> Reservation:
+        self.reservation(src, cmd.reservation_id)  # NotFound before anything changes
+        self.expire_due(src, now_ms)  # an overdue hold is expired, whether swept or not
         res = self.reservation(src, cmd.reservation_id)
         refs = {i.ref: n for n, i in enumerate(res.items)}
         seen: set[str] = set()
@@ -466,6 +468,8 @@ class Book:
         return self._settle(res, ReservationStatus.COMMITTED, tuple(items), now_ms)
 
     def release(self, src: BookSource, cmd: Release, now_ms: int) -> Reservation:
+        self.reservation(src, cmd.reservation_id)
+        self.expire_due(src, now_ms)
         res = self.reservation(src, cmd.reservation_id)
         self._check_settleable(res, committing=False)
         self._post(now_ms, "release", res.id, [(a, -v) for a, v in res.holds.items()])

@@ -338,9 +338,10 @@ def ingest_usage(events: Sequence[Mapping[str, Any]]) -> Call:
 
 
 def query_usage(*, org: str | None = None, project: str | None = None, user: str | None = None,
+                meter: str | None = None, model: str | None = None,
                 from_: When | None = None, to: When | None = None,
                 group_by: Sequence[str] | None = None) -> Call:
-    query = _given(org=org, project=project, user=user)
+    query = _given(org=org, project=project, user=user, meter=meter, model=model)
     if from_ is not None:
         query["from"] = time_text(from_)
     if to is not None:

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
-from spendgate.api import schemas
+from spendgate.api import render, schemas
+from spendgate.api import usage as usage_api
+from spendgate.api.charges import Pricer, needs_pricing, org_rate_card
+from spendgate.api.context import Services
 from spendgate.client._calls import Answer, Call
 from spendgate.client.errors import error_from_domain
-from spendgate.domain.clock import Clock, ms_to_rfc3339
-from spendgate.domain.hierarchy import Node, NodePath, Scope
-from spendgate.domain.limits import Limit
-from spendgate.domain.money import format_credits
-from spendgate.domain.reservations import Charge, Item, Reservation
-from spendgate.domain.wallet import Grant
+from spendgate.domain.clock import Clock
+from spendgate.domain.hierarchy import NodePath, Scope
+from spendgate.domain.reservations import Charge
 from spendgate.errors import (
     Conflict,
     IdempotencyMismatch,
@@ -44,9 +45,8 @@ from spendgate.ledger.commands import (
     Release,
     Reserve,
 )
-from spendgate.ledger.engine import Ledger, LimitStatus
-from spendgate.pricing import RateCardVersion, expand_fallbacks, quote, usage_vector
-from spendgate.pricing import Usage as PricedUsage
+from spendgate.ledger.engine import Ledger
+from spendgate.pricing import quote
 from spendgate.pricing.rate_card import validate_new_version
 from spendgate.stores.sql import SqlSession, dumps, loads
 from spendgate.tenancy import Configuration, EnvSettings, read_card, read_settings
@@ -66,77 +66,6 @@ def status_of(exc: SpendgateError) -> int:
     return 500
 
 
-# ---- rendering: the API's JSON shapes ----------------------------------------------------
-
-def _time(ms: int | None) -> str | None:
-    return None if ms is None else ms_to_rfc3339(ms)
-
-
-def node_json(node: Node) -> dict[str, Any]:
-    p = node.path
-    out: dict[str, Any] = {"object": p.level.value, "org": p.org}
-    if p.project:
-        out["project"] = p.project
-    if p.user:
-        out["user"] = p.user
-    if p.level.value != "user":
-        out["name"] = node.name
-    out.update(status=node.status, metadata=node.metadata,
-               created_at=_time(node.created_ms), updated_at=_time(node.updated_ms))
-    if p.level.value == "org":
-        out["overdraft_limit"] = format_credits(node.overdraft_limit)
-        out["rate_card"] = node.rate_card
-    return out
-
-
-def grant_json(org: str, g: Grant) -> dict[str, Any]:
-    return {"object": "grant", "id": g.id, "org": org, "amount": format_credits(g.amount),
-            "remaining": format_credits(g.remaining), "priority": g.priority,
-            "effective_at": _time(g.effective_ms), "expires_at": _time(g.expires_ms),
-            "reason": g.reason, "metadata": g.metadata, "created_at": _time(g.created_ms)}
-
-
-def limit_json(lim: Limit) -> dict[str, Any]:
-    return {"object": "limit", "id": lim.id, "org": lim.path.org,
-            "project": lim.path.project or None, "user": lim.path.user or None,
-            "meter": lim.meter, "amount": format_credits(lim.amount), "window": lim.window,
-            "mode": lim.mode, "thresholds": [str(t) for t in lim.thresholds],
-            "used": format_credits(lim.used), "held": format_credits(lim.held),
-            "window_start": _time(lim.window_start_ms)}
-
-
-def limit_status_json(s: LimitStatus) -> dict[str, Any]:
-    return {"limit": limit_json(s.limit), "level": s.limit.path.level.value,
-            "used": format_credits(s.used), "held": format_credits(s.held),
-            "remaining": format_credits(s.remaining), "window_start": _time(s.window_start_ms)}
-
-
-def _charge_json(c: Charge | None) -> str | None:
-    return None if c is None else format_credits(c.credits)
-
-
-def item_json(i: Item) -> dict[str, Any]:
-    out: dict[str, Any] = {"ref": i.ref, "status": i.status, "option": i.option,
-                           "amount": _charge_json(i.held)}
-    if i.held is not None and i.held.usage is not None:
-        out["usage"] = i.held.usage
-    if i.denied_by is not None:
-        out["denied_by"] = i.denied_by.to_dict()
-    if i.charged is not None:
-        out["held"] = _charge_json(i.held)
-        out["charged"] = _charge_json(i.charged)
-        out["event_id"] = i.event_id
-    return out
-
-
-def reservation_json(r: Reservation) -> dict[str, Any]:
-    return {"object": "reservation", "id": r.id, "org": r.path.org,
-            "project": r.path.project or None, "user": r.path.user or None,
-            "policy": r.policy, "status": r.status.value, "created_at": _time(r.created_ms),
-            "expires_at": _time(r.expires_ms), "settled_at": _time(r.settled_ms),
-            "items": [item_json(i) for i in r.items], "metadata": r.metadata}
-
-
 # ---- routing ---------------------------------------------------------------------------
 
 _SEG = r"([^/]+)"
@@ -151,7 +80,7 @@ class InProcessAPI:
         self.ledger = ledger
         self.scope = scope
         self.clock = clock or ledger.clock
-        self.config = configuration or Configuration(ledger.store, ttl_s=0.0)
+        self.config = configuration or Configuration(ledger.store)
         org = rf"/v1/orgs/{_SEG}"
         routes: list[tuple[str, str, Handler]] = [
             ("GET", r"/v1/orgs", self._list_orgs),
@@ -243,44 +172,21 @@ class InProcessAPI:
         if more and shown:
             last = shown[-1].path
             cursor = last.user or last.project or last.org
-        return Answer(200, {"data": [node_json(n) for n in shown], "has_more": more,
+        return Answer(200, {"data": [render.node(n) for n in shown], "has_more": more,
                             "next_cursor": cursor})
 
     def settings(self) -> EnvSettings:
-        with self.ledger.store.read() as tx:
-            return read_settings(tx, self.scope)
+        return self.config.settings(self.scope)
 
-    def _version(self, org: str | None, card: str | None, at_ms: int) -> RateCardVersion:
-        if card is None and org is not None:
-            card = self.ledger.get_node(self.scope, NodePath(org)).rate_card
-        if card is None:
-            card = self.settings().default_rate_card
-        if card is None:
-            raise InvalidUsage("no rate card prices this usage: set default_rate_card in "
-                               "PUT /v1/settings, or rate_card on the org", param="usage")
-        with self.ledger.store.read() as tx:
-            found = read_card(tx, self.scope, card)
-        if found is None:
-            raise NotFound("rate card", card, param="rate_card")
-        return found.version_at(at_ms)
-
-    def _price(self, org: str, choice: schemas.Priced, at_ms: int) -> Charge:
-        if choice.usage is None:
-            assert choice.amount is not None
-            return Charge(choice.amount)
-        return self._charge(org, choice.usage, at_ms)
-
-    def _charge(self, org: str, usage: PricedUsage, at_ms: int) -> Charge:
-        version = self._version(org, None, at_ms)
-        priced = quote(version, usage)
-        return Charge(priced.credits_nano, usage_vector(usage), usage.to_dict(), version.card,
-                      version.version)
+    def _pricer(self, org: str | None, settings: EnvSettings | None = None) -> Pricer:
+        card = org_rate_card(self.config, self.scope, org) if org else None
+        return Pricer(self.config, self.scope, settings or self.settings(), card)
 
     # ---- hierarchy --------------------------------------------------------------------
 
     def _node_answer(self, call: Call, command: Command) -> Answer:
         (node, created), replayed = self._exec(call, command)
-        return Answer(201 if created else 200, node_json(node), replayed)
+        return Answer(201 if created else 200, render.node(node), replayed)
 
     def _put_org(self, call: Call, org: str) -> Answer:
         return self._node_answer(call, schemas.upsert_org(org, self._body(call)))
@@ -293,7 +199,7 @@ class InProcessAPI:
                                                            self._body(call)))
 
     def _get_node(self, call: Call, org: str, project: str = "", user: str = "") -> Answer:
-        return Answer(200, node_json(self.ledger.get_node(self.scope,
+        return Answer(200, render.node(self.ledger.get_node(self.scope,
                                                           NodePath(org, project, user))))
 
     def _list_orgs(self, call: Call) -> Answer:
@@ -309,37 +215,29 @@ class InProcessAPI:
 
     def _add_grant(self, call: Call, org: str) -> Answer:
         grant, replayed = self._exec(call, schemas.add_grant(org, self._body(call)))
-        return Answer(201, grant_json(org, grant), replayed)
+        return Answer(201, render.grant(grant), replayed)
 
     def _grants(self, call: Call, org: str) -> Answer:
-        rows = [grant_json(org, g) for g in self.ledger.grants(self.scope, org)]
+        rows = [render.grant(g) for g in self.ledger.grants(self.scope, org)]
         return Answer(200, {"data": rows, "has_more": False, "next_cursor": None})
 
     def _balance(self, call: Call, org: str) -> Answer:
-        b = self.ledger.balance(self.scope, org)
-        return Answer(200, {"object": "balance", "org": org,
-                            "granted": format_credits(b.granted),
-                            "spent": format_credits(b.spent), "held": format_credits(b.held),
-                            "available": format_credits(b.available),
-                            "overdraft_limit": format_credits(b.overdraft_limit),
-                            "debt": format_credits(b.debt),
-                            "remaining": format_credits(b.remaining),
-                            "spent_lifetime": format_credits(b.spent_lifetime)})
+        return Answer(200, render.balance(org, self.ledger.balance(self.scope, org)))
 
     def _put_limit(self, call: Call, limit_id: str) -> Answer:
         (lim, created), replayed = self._exec(call, schemas.put_limit(limit_id,
                                                                       self._body(call)))
-        return Answer(201 if created else 200, limit_json(lim), replayed)
+        return Answer(201 if created else 200, render.limit(lim), replayed)
 
     def _limits(self, call: Call) -> Answer:
         q = call.query
         found = self.ledger.limits(self.scope, q.get("org"), q.get("project"), q.get("user"))
-        return Answer(200, {"data": [limit_json(x) for x in found], "has_more": False,
+        return Answer(200, {"data": [render.limit(x) for x in found], "has_more": False,
                             "next_cursor": None})
 
     def _status(self, call: Call, org: str, project: str, user: str) -> Answer:
         found = self.ledger.status(self.scope, NodePath(org, project, user))
-        return Answer(200, {"data": [limit_status_json(s) for s in found]})
+        return Answer(200, {"data": [render.limit_status(s) for s in found]})
 
     # ---- reservations -----------------------------------------------------------------
 
@@ -347,37 +245,36 @@ class InProcessAPI:
         spec = schemas.reserve(self._body(call))
         now = self.clock.now_ms()
         settings = self.settings()
-        items = []
-        for item in spec.items:
-            options: list[Charge] = []
-            for choice in item.options:
-                if item.expand_fallbacks and choice.usage is not None:
-                    options.extend(self._charge(spec.path.org, u, now)
-                                   for u in expand_fallbacks(choice.usage, settings.fallbacks))
-                else:
-                    options.append(self._price(spec.path.org, choice, now))
-            items.append(ItemRequest(item.ref, tuple(options)))
+        if any(needs_pricing(item.options) for item in spec.items):
+            items = self._pricer(spec.path.org, settings).items(spec.items, now)
+        else:
+            items = tuple(ItemRequest(i.ref, tuple(Charge(c.amount or 0) for c in i.options))
+                          for i in spec.items)
         ttl_s = spec.ttl_seconds or settings.default_ttl_seconds
-        res, replayed = self._exec(call, Reserve(spec.path, tuple(items), ttl_s * 1000,
+        res, replayed = self._exec(call, Reserve(spec.path, items, ttl_s * 1000,
                                                  spec.policy, spec.metadata))
-        return Answer(200, reservation_json(res), replayed)
+        return Answer(200, render.reservation(res), replayed)
 
     def _get_reservation(self, call: Call, res_id: str) -> Answer:
-        return Answer(200, reservation_json(self.ledger.get_reservation(self.scope, res_id)))
+        return Answer(200, render.reservation(self.ledger.get_reservation(self.scope, res_id)))
 
     def _commit(self, call: Call, res_id: str) -> Answer:
         spec = schemas.commit(self._body(call))
         res = self.ledger.get_reservation(self.scope, res_id)
         now = self.clock.now_ms()
-        items = tuple(CommitItem(ref, self._price(res.path.org, choice, now))
-                      for ref, choice in spec.items)
+        if needs_pricing([c for _, c in spec.items]):
+            pricer = self._pricer(res.path.org)
+            items = tuple(CommitItem(ref, pricer.of(choice, now, f"items[{i}].usage"))
+                          for i, (ref, choice) in enumerate(spec.items))
+        else:
+            items = tuple(CommitItem(ref, Charge(c.amount or 0)) for ref, c in spec.items)
         done, replayed = self._exec(call, Commit(res.path.org, res_id, items))
-        return Answer(200, reservation_json(done), replayed)
+        return Answer(200, render.reservation(done), replayed)
 
     def _release(self, call: Call, res_id: str) -> Answer:
         res = self.ledger.get_reservation(self.scope, res_id)
         done, replayed = self._exec(call, Release(res.path.org, res_id))
-        return Answer(200, reservation_json(done), replayed)
+        return Answer(200, render.reservation(done), replayed)
 
     # ---- pricing ----------------------------------------------------------------------
 
@@ -416,7 +313,13 @@ class InProcessAPI:
     def _quote(self, call: Call) -> Answer:
         spec = schemas.quote(self._body(call))
         at = spec.at_ms if spec.at_ms is not None else self.clock.now_ms()
-        version = self._version(spec.org, spec.rate_card, at)
+        pricer = self._pricer(spec.org)
+        if spec.rate_card is not None:
+            pricer.card_name = spec.rate_card
+        try:
+            version = pricer.card("usage").version_at(at)
+        except NotFound as exc:
+            raise InvalidUsage(str(exc), param="at") from exc
         return Answer(200, quote(version, spec.usage, spec.period_to_date).to_dict())
 
     # ---- usage ------------------------------------------------------------------------
@@ -424,54 +327,50 @@ class InProcessAPI:
     def _ingest(self, call: Call) -> Answer:
         events = schemas.usage_events(self._body(call))
         now = self.clock.now_ms()
+        for path in dict.fromkeys(e.path for e in events):
+            self.ledger.get_node(self.scope, path)  # 404 before anything is recorded
         by_org: dict[str, list[DirectUsage]] = {}
-        for ev in events:
-            charge = self._price(ev.path.org, ev.choice, ev.timestamp_ms or now)
+        pricers: dict[str, Pricer] = {}
+        for i, ev in enumerate(events):
+            if ev.choice.amount is not None:
+                charge = Charge(ev.choice.amount)
+            else:
+                if ev.path.org not in pricers:
+                    pricers[ev.path.org] = self._pricer(ev.path.org)
+                charge = pricers[ev.path.org].of(ev.choice, ev.timestamp_ms or now,
+                                                 f"events[{i}].usage")
             by_org.setdefault(ev.path.org, []).append(
                 DirectUsage(ev.id, ev.path, charge, ev.timestamp_ms))
+        idem = self._idem(call)
         accepted = duplicates = 0
-        replayed = False
-        for org, batch in by_org.items():
-            idem = self._idem(call)
-            if idem is not None and len(by_org) > 1:
-                idem = Idem(f"{idem.key}:{org}", idem.fingerprint)
-            outcome = self.ledger.execute(self.scope, RecordUsage(org, tuple(batch)), idem)
-            a, d = outcome.value
-            accepted, duplicates = accepted + a, duplicates + d
-            replayed = replayed or outcome.replayed
+        replayed = idem is not None
+        # As the HTTP app does: one command per org, in a fixed order, keyed key + org.
+        for org in sorted(by_org):
+            share = None if idem is None else Idem(f"{idem.key}\x1f{org}", idem.fingerprint)
+            outcome = self.ledger.execute(self.scope, RecordUsage(org, tuple(by_org[org])),
+                                          share)
+            fresh, dupes = outcome.value
+            accepted, duplicates = accepted + fresh, duplicates + dupes
+            replayed = replayed and outcome.replayed
         return Answer(202, {"accepted": accepted, "duplicates": duplicates}, replayed)
 
     def _usage(self, call: Call) -> Answer:
         q = call.query
-        sql = ("SELECT org, project, user_id, meter, ts_ms, credits, doc FROM usage_events "
-               "WHERE tenant=? AND env=?")
-        params: list[Any] = [self.scope.tenant, self.scope.env]
-        for key, column in (("org", "org"), ("project", "project"), ("user", "user_id")):
-            if q.get(key):
-                sql += f" AND {column}=?"
-                params.append(q[key])
-        if q.get("from"):
-            sql += " AND ts_ms>=?"
-            params.append(schemas.timestamp(q["from"], "from"))
-        if q.get("to"):
-            sql += " AND ts_ms<?"
-            params.append(schemas.timestamp(q["to"], "to"))
-        keys = [k for k in (q.get("group_by") or "").split(",") if k]
-        groups: dict[tuple[str, ...], dict[str, Any]] = {}
-        with self.ledger.store.read() as tx:
-            rows = tx.all(sql + " ORDER BY ts_ms", params)
-        for org, project, user, meter, ts_ms, credits_nano, doc in rows:
-            dims = loads(doc).get("dimensions") or {}
-            fields = {"org": org, "project": project, "user": user, "meter": meter,
-                      "day": ms_to_rfc3339(ts_ms)[:10]}
-            group = tuple(str(fields.get(k, dims.get(k, ""))) for k in keys)
-            row = groups.setdefault(group, {**dict(zip(keys, group, strict=True)),
-                                          "credits_nano": 0, "events": 0})
-            row["credits_nano"] += credits_nano
-            row["events"] += 1
-        data = [{**{k: v for k, v in r.items() if k != "credits_nano"},
-                 "credits": format_credits(r["credits_nano"])} for r in groups.values()]
-        return Answer(200, {"data": data})
+        path = NodePath(q.get("org", ""), q.get("project", ""), q.get("user", ""))
+        if path.org:
+            self.ledger.get_node(self.scope, path)
+        lo = schemas.timestamp(q["from"], "from") if q.get("from") else None
+        hi = schemas.timestamp(q["to"], "to") if q.get("to") else None
+        groups = tuple(g for g in (q.get("group_by") or "").split(",") if g)
+        for name in groups:
+            if name not in usage_api.GROUPS:
+                raise InvalidRequest(f"group_by accepts {', '.join(usage_api.GROUPS)}",
+                                     param="group_by")
+        # The report reads only the store; the HTTP app's aggregation is reused as is.
+        services = cast(Services, SimpleNamespace(store=self.ledger.store))
+        rows = usage_api.aggregate(services, self.scope, path, lo, hi, groups, q.get("meter"),
+                                   q.get("model"))
+        return Answer(200, {"data": rows, "has_more": False, "next_cursor": None})
 
 
 __all__ = ["InProcessAPI", "status_of"]

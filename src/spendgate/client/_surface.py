@@ -222,10 +222,13 @@ class SyncOperations(_Base):
         return UsageIngest.from_api(a.body, replayed=a.replayed)
 
     def query_usage(self, *, org: str | None = None, project: str | None = None,
-                    user: str | None = None, from_: When | None = None, to: When | None = None,
-                    group_by: Sequence[str] | None = None) -> UsageReport:
-        a = self._run(calls.query_usage(org=org, project=project, user=user, from_=from_,
-                                        to=to, group_by=group_by))
+                    user: str | None = None, meter: str | None = None,
+                    model: str | None = None, from_: When | None = None,
+                    to: When | None = None, group_by: Sequence[str] | None = None) -> UsageReport:
+        """Usage totals (events, credits, quantities) grouped by org, project, user, meter,
+        model and/or day."""
+        a = self._run(calls.query_usage(org=org, project=project, user=user, meter=meter,
+                                        model=model, from_=from_, to=to, group_by=group_by))
         return UsageReport.from_api(a.body)
 
 
@@ -393,9 +396,11 @@ class AsyncOperations(_Base):
         return UsageIngest.from_api(a.body, replayed=a.replayed)
 
     async def query_usage(self, *, org: str | None = None, project: str | None = None,
-                          user: str | None = None, from_: When | None = None,
+                          user: str | None = None, meter: str | None = None,
+                          model: str | None = None, from_: When | None = None,
                           to: When | None = None,
                           group_by: Sequence[str] | None = None) -> UsageReport:
-        a = await self._run(calls.query_usage(org=org, project=project, user=user, from_=from_,
-                                              to=to, group_by=group_by))
+        a = await self._run(calls.query_usage(org=org, project=project, user=user, meter=meter,
+                                              model=model, from_=from_, to=to,
+                                              group_by=group_by))
         return UsageReport.from_api(a.body)

@@ -52,12 +52,18 @@ def _chosen(item: ReservationItem, requested: Sequence[Mapping[str, Any]]) -> di
     for req in requested:
         if req.get("ref") != item.ref:
             continue
-        option: Mapping[str, Any] = req
         if "options" in req:
-            option = req["options"][item.option or 0]
-        if "usage" in option:
-            return {"usage": option["usage"]}
-        return {"amount": option["amount"]}
+            return dict(req["options"][item.option or 0])
+        if "usage" not in req:
+            return {"amount": req["amount"]}
+        usage = dict(req["usage"])
+        held = item.raw.get("usage")
+        if item.option and isinstance(held, Mapping):
+            # A fallback chain changed dimensions only (e.g. the model): take them from
+            # the option the server held, and keep the requested quantities.
+            usage.update({k: held[k] for k, v in usage.items()
+                          if isinstance(v, str) and isinstance(held.get(k), str)})
+        return {"usage": usage}
     if item.amount is None:
         raise TypeError(f"no estimate known for item {item.ref!r}: give the actual")
     return {"amount": item.amount}

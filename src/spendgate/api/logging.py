@@ -16,7 +16,8 @@ import orjson
 
 request_id_var: ContextVar[str | None] = ContextVar("spendgate_request_id", default=None)
 
-_STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+_STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {
+    "message", "asctime", "color_message", "taskName"}
 
 
 class JsonFormatter(logging.Formatter):

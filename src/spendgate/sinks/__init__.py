@@ -6,7 +6,7 @@ reached through `build_sink` or their own modules, not imported here.
 
 from __future__ import annotations
 
-from spendgate.sinks.adapters import build_sink
+from spendgate.sinks.adapters import build_sink, build_sinks
 from spendgate.sinks.backoff import Backoff, parse_retry_after, retry_after_from_headers
 from spendgate.sinks.config import SINK_TYPES, VENDOR_MAX_BATCH, Secret, SinkConfig
 from spendgate.sinks.dispatcher import DEFAULT_MAX_ATTEMPTS, Dispatcher, SinkStatus
@@ -41,6 +41,7 @@ __all__ = [
     "SinkError",
     "SinkStatus",
     "build_sink",
+    "build_sinks",
     "parse_retry_after",
     "retry_after_from_headers",
 ]

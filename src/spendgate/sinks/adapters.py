@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from spendgate.domain.clock import Clock
 from spendgate.sinks.config import SinkConfig
 from spendgate.sinks.port import Sink
@@ -28,4 +30,9 @@ def build_sink(config: SinkConfig, *, clock: Clock | None = None) -> Sink:
     raise ValueError(f"unknown sink type {config.type!r}")
 
 
-__all__ = ["build_sink"]
+def build_sinks(configs: Iterable[SinkConfig], *, clock: Clock | None = None) -> list[Sink]:
+    """Adapters for the enabled sinks only: a disabled sink keeps its outbox rows waiting."""
+    return [build_sink(config, clock=clock) for config in configs if config.enabled]
+
+
+__all__ = ["build_sink", "build_sinks"]

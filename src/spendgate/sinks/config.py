@@ -83,8 +83,11 @@ class SinkConfig:
     options: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, name: str, body: object) -> SinkConfig:
-        """Validate the API's JSON body; raise InvalidRequest naming the bad field."""
+    def parse(cls, name: str, body: object, previous: SinkConfig | None = None) -> SinkConfig:
+        """Validate the API's JSON body; raise InvalidRequest naming the bad field.
+
+        Secrets are write-only, so a PUT that omits one keeps `previous`'s (same type only).
+        """
         check_id(name, "name")
         if not isinstance(body, Mapping):
             raise InvalidRequest("the sink must be a JSON object", param="body")
@@ -103,7 +106,13 @@ class SinkConfig:
         enabled = body.get("enabled", True)
         if not isinstance(enabled, bool):
             raise InvalidRequest("enabled must be true or false", param="enabled")
+        kept = previous if previous is not None and previous.type == kind else None
         api_key = _secret(body.get("api_key"), "api_key")
+        if api_key is None and kept is not None and "api_key" not in body:
+            api_key = kept.api_key
+        webhook_secret = _secret(body.get("webhook_secret"), "webhook_secret")
+        if webhook_secret is None and kept is not None and "webhook_secret" not in body:
+            webhook_secret = kept.webhook_secret
         if kind != "nats" and api_key is None:
             raise InvalidRequest(f"api_key is required for a {kind} sink", param="api_key")
         public_key = body.get("webhook_public_key")
@@ -119,7 +128,7 @@ class SinkConfig:
             api_key=api_key,
             customer_ids=_mapping(body.get("customer_ids"), "customer_ids"),
             event_names=_mapping(body.get("event_names"), "event_names"),
-            webhook_secret=_secret(body.get("webhook_secret"), "webhook_secret"),
+            webhook_secret=webhook_secret,
             webhook_public_key=public_key,
             options=_options(kind, body.get("options")),
         )

@@ -57,11 +57,9 @@ class FlexpriceSink:
     def _send(self, payloads: Sequence[dict[str, Any]]) -> None:
         try:
             self._sdk.events.ingest_events_bulk(events=list(payloads))  # type: ignore[arg-type]
-        except fp_errors.ResponseValidationError as exc:
+        except fp_errors.FlexpriceError as exc:
             if 200 <= exc.status_code < 300:
                 return  # accepted; only the acknowledgement's shape was unexpected
-            raise_for_status(exc.status_code, exc.headers, f"flexprice: {exc.message}")
-        except fp_errors.FlexpriceError as exc:
             raise_for_status(exc.status_code, exc.headers, f"flexprice {exc.status_code}: "
                              f"{_short(exc.body)}")
         except fp_errors.NoResponseError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
@@ -31,6 +32,12 @@ DEFAULT_STREAM = "SPENDGATE_USAGE"
 DEFAULT_PREFIX = "spendgate.usage"
 DEFAULT_DUPLICATE_WINDOW_S = 120
 _T = TypeVar("_T")
+log = logging.getLogger("spendgate.sinks.nats")
+
+
+async def _quiet(error: Exception) -> None:
+    """Connection errors surface as RetryLater; nats-py's own logging of them is noise."""
+    log.debug("nats: %s: %s", type(error).__name__, error)
 
 
 class NatsSink:
@@ -82,9 +89,8 @@ class NatsSink:
     def close(self) -> None:
         if self._loop.is_closed():
             return
-        if self._nc is not None:
-            with contextlib.suppress(Exception):  # closing is best effort
-                self._wait(self._nc.close(), 5)
+        with contextlib.suppress(Exception):  # closing is best effort
+            self._wait(self._shutdown(), 5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         self._loop.close()
@@ -97,6 +103,14 @@ class NatsSink:
             future.cancel()
             raise RetryLater("nats: delivery timed out") from exc
 
+    async def _shutdown(self) -> None:
+        if self._nc is not None and not self._nc.is_closed:
+            await self._nc.close()
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
     async def _connect(self) -> JetStreamContext:
         if self._nc is not None and self._js is not None and self._nc.is_connected:
             return self._js
@@ -107,8 +121,13 @@ class NatsSink:
             self._nc = await nats.connect(
                 servers=[self._config.base_url],
                 token=token,
-                connect_timeout=self._timeout_s,
+                connect_timeout=max(1, round(self._timeout_s)),
                 allow_reconnect=False,
+                # Two quick tries per delivery, then NoServersError: the dispatcher retries.
+                # (nats-py treats 0 as "no limit" for the initial connect.)
+                max_reconnect_attempts=1,
+                reconnect_time_wait=0.05,
+                error_cb=_quiet,
                 name=f"spendgate-sink-{self._config.name}",
             )
         except (OSError, nats.errors.Error) as exc:

@@ -15,7 +15,7 @@ import pytest
 
 from spendgate.sinks import Dispatcher, MemoryOutbox, build_sink
 from spendgate.sinks.nats import NatsSink
-from spendgate.sinks.port import PermanentFailure
+from spendgate.sinks.port import PermanentFailure, RetryLater
 from tests.services import NATS_URL, need
 from tests.unit.sinks.factories import config, usage
 
@@ -133,3 +133,18 @@ def test_an_unmappable_event_is_refused_before_publishing(stream: Stream) -> Non
     finally:
         sink.close()
     assert caught.value.event_ids == ("",)
+
+
+def test_an_unreachable_server_is_a_retry_later() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = build_sink(config("nats", base_url=f"nats://127.0.0.1:{port}",
+                             options={"timeout_ms": 500}))
+    try:
+        with pytest.raises(RetryLater, match="cannot connect"):
+            sink.deliver(usage(2))
+    finally:
+        sink.close()

@@ -104,3 +104,26 @@ def test_nats_needs_no_api_key_and_takes_stream_options() -> None:
     assert config.api_key is None
     assert config.max_batch == 500
     assert config.options["subject_prefix"] == "sg.usage"
+
+
+def test_a_put_without_secrets_keeps_the_previous_ones_of_the_same_type() -> None:
+    first = parse({"type": "lago", "api_key": "k1", "webhook_secret": "w1"})
+    second = SinkConfig.parse("billing", {"type": "lago", "enabled": False}, previous=first)
+    assert second.api_key == Secret("k1") and second.webhook_secret == Secret("w1")
+    assert second.enabled is False
+    with pytest.raises(InvalidRequest) as caught:
+        SinkConfig.parse("billing", {"type": "metronome"}, previous=first)
+    assert caught.value.param == "api_key"
+
+
+def test_build_sinks_skips_disabled_sinks() -> None:
+    from spendgate.sinks import build_sinks
+
+    on = parse({"type": "nats"}, name="on")
+    off = parse({"type": "nats", "enabled": False}, name="off")
+    sinks = build_sinks([on, off])
+    try:
+        assert [s.name for s in sinks] == ["on"]
+    finally:
+        for sink in sinks:
+            sink.close()

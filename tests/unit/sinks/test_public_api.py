@@ -9,7 +9,7 @@ def test_the_sinks_package_exports_exactly_its_public_names() -> None:
         "DEFAULT_MAX_ATTEMPTS", "SINK_TYPES", "VENDOR_MAX_BATCH", "Backlog", "Backoff",
         "Dispatcher", "InvalidMapping", "MemoryOutbox", "Outbox", "OutboxMessage",
         "PermanentFailure", "RetryLater", "Secret", "Sink", "SinkConfig", "SinkError",
-        "SinkStatus", "build_sink", "parse_retry_after", "retry_after_from_headers",
+        "SinkStatus", "build_sink", "build_sinks", "parse_retry_after", "retry_after_from_headers",
     ])
     for name in spendgate.sinks.__all__:
         assert hasattr(spendgate.sinks, name)

@@ -161,9 +161,11 @@ class VendorStub:
             self._thread = None
 
     def _pick_fault(self) -> str | None:
+        """The fault for this call, if any; "5xx" comes back as "500", "502" or "503"."""
         with self._lock:
             if self.faults.rate and self._rng.random() < self.faults.rate:
-                return self._rng.choice(self.faults.kinds)
+                kind = self._rng.choice(self.faults.kinds)
+                return str(self._rng.choice((500, 502, 503))) if kind == "5xx" else kind
             return None
 
     def _count(self, kind: str) -> None:
@@ -213,10 +215,9 @@ def _handler_for(stub: VendorStub) -> type[BaseHTTPRequestHandler]:
                 stub._count("drop")
                 self._drop()
                 return
-            if fault == "5xx":
-                status = stub._rng.choice((500, 502, 503))
-                stub._count(str(status))
-                self._send(stub.error_reply(status, "injected server error"))
+            if fault in ("500", "502", "503"):
+                stub._count(fault)
+                self._send(stub.error_reply(int(fault), "injected server error"))
                 return
             if fault == "429":
                 stub._count("429")

@@ -102,6 +102,9 @@ class Dispatcher:
         self._outbox = outbox
         self._sinks: dict[str, Sink] = {}
         self._tallies: dict[str, _Tally] = {}
+        # A vendor that said "not now" (5xx, 429, timeout) is left alone until then, so an
+        # outage or a rate limit costs one call per backoff, not one call per batch.
+        self._paused_until: dict[str, int] = {}
         self._clock = clock or SystemClock()
         self._backoff = backoff or Backoff()
         self._max_attempts = max_attempts
@@ -143,6 +146,8 @@ class Dispatcher:
         settled = 0
         for _ in range(self._max_batches):
             now = self._clock.now_ms() if now_ms is None else now_ms
+            if now < self._paused_until.get(name, 0):
+                break
             batch = self._outbox.claim(name, sink.max_batch, now)
             if not batch:
                 break
@@ -241,9 +246,13 @@ class Dispatcher:
         for m in messages:
             if m.attempts + 1 < self._max_attempts:
                 by_attempt.setdefault(m.attempts, []).append(m.seq)
+        earliest: int | None = None
         for attempts, seqs in by_attempt.items():
             due = now_ms + self._backoff.delay_ms(attempts, after_s)
             self._outbox.retry(name, seqs, due, reason)
+            earliest = due if earliest is None else min(earliest, due)
+        with self._lock:
+            self._paused_until[name] = earliest if earliest is not None else now_ms
         retried = len(messages) - len(exhausted)
         if retried:
             with self._lock:

@@ -153,3 +153,20 @@ def test_an_invalid_mapping_is_caught_before_anything_is_sent(flexprice: Running
     assert set(caught.value.event_ids) == {"ev_000001", "ev_000002"}
     assert not caught.value.others_delivered
     assert flexprice.stub.calls() == {}
+
+
+def test_the_api_key_never_shows_in_the_reported_error() -> None:
+    from spendgate.sinks import Dispatcher, MemoryOutbox, build_sink
+    from spendgate.sinks.stubs import FlexpriceStub
+
+    stub = FlexpriceStub(api_key="right-key")
+    with stub.serve() as url:
+        sink = build_sink(config("flexprice", name="fp", base_url=url,
+                                 api_key="sk_TOP_SECRET"))
+        outbox = MemoryOutbox()
+        outbox.add_many("fp", usage(2), now_ms=0)
+        d = Dispatcher(outbox, [sink])
+        d.run_once(now_ms=0)
+        sink.close()
+    error = d.status("fp").last_error or ""
+    assert "401" in error and "TOP_SECRET" not in error

@@ -184,3 +184,21 @@ def test_run_forever_delivers_in_the_background_and_stops_on_request() -> None:
 def test_max_attempts_must_be_positive() -> None:
     with pytest.raises(ValueError):
         Dispatcher(MemoryOutbox(), [], max_attempts=0)
+
+
+def test_a_vendor_that_says_not_now_is_left_alone_until_then() -> None:
+    calls = {"n": 0}
+
+    def rate_limited(events: Sequence[UsageEvent]) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RetryLater("429", after_s=30.0)
+
+    outbox, sink = MemoryOutbox(), FakeSink(max_batch=10, script=rate_limited)
+    outbox.add_many("fake", usage(50), now_ms=0)
+    d = dispatcher(outbox, sink)
+    assert d.run_once(now_ms=0) == 0
+    assert len(sink.batches) == 1  # not one failing call per batch
+    assert d.run_once(now_ms=10_000) == 0 and len(sink.batches) == 1
+    assert d.run_once(now_ms=30_000) == 50
+

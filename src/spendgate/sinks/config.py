@@ -147,6 +147,27 @@ class SinkConfig:
     def event_name(self, meter: str) -> str:
         return self.event_names.get(meter, meter)
 
+    def to_private_dict(self) -> dict[str, Any]:
+        """The PUT body with secrets revealed: for the store ONLY (never a response or a log).
+
+        `SinkConfig.parse(config.name, config.to_private_dict())` gives `config` back.
+        """
+        body: dict[str, Any] = {
+            "type": self.type,
+            "enabled": self.enabled,
+            "base_url": self.base_url,
+            "customer_ids": dict(self.customer_ids),
+            "event_names": dict(self.event_names),
+            "options": dict(self.options),
+        }
+        if self.api_key is not None:
+            body["api_key"] = self.api_key.reveal()
+        if self.webhook_secret is not None:
+            body["webhook_secret"] = self.webhook_secret.reveal()
+        if self.webhook_public_key is not None:
+            body["webhook_public_key"] = self.webhook_public_key
+        return body
+
     def to_public_dict(self) -> dict[str, Any]:
         """What GET /v1/sinks/{name} returns: everything except the secrets' values."""
         return {

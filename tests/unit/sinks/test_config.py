@@ -127,3 +127,11 @@ def test_build_sinks_skips_disabled_sinks() -> None:
     finally:
         for sink in sinks:
             sink.close()
+
+
+def test_the_private_dict_round_trips_through_parse_for_the_store() -> None:
+    config = parse({"type": "flexprice", "api_key": "k", "base_url": "http://h:1",
+                    "customer_ids": {"o": "c"}, "event_names": {"m": "n"},
+                    "webhook_secret": "w", "webhook_public_key": "pk",
+                    "options": {"timeout_ms": 500, "source": "sg"}})
+    assert SinkConfig.parse("billing", config.to_private_dict()) == config

@@ -12,11 +12,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote as _quote
 
+
+class UsageObject(Protocol):
+    """Anything that renders as a usage object, such as spendgate.pricing.Usage."""
+
+    def to_dict(self) -> dict[str, object]: ...
+
+
 Amount = str | Decimal | int
-UsageLike = Mapping[str, Any]
+UsageLike = Mapping[str, Any] | UsageObject
 When = str | datetime
 
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Coroutine, Generator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from spendgate.client._calls import Amount
+from spendgate.client._calls import Amount, UsageLike
 from spendgate.client.errors import ClientError, ConflictError
 from spendgate.client.resources import Reservation, ReservationItem
 
@@ -97,7 +97,7 @@ class Hold:
         held = [i for i in self.reservation.items if i.held]
         return held[0].option if len(held) == 1 else None
 
-    def commit(self, actual: Amount | Mapping[str, Any] | None = None, *, ref: str | None = None,
+    def commit(self, actual: Amount | UsageLike | None = None, *, ref: str | None = None,
                items: Sequence[Mapping[str, Any]] | None = None,
                idempotency_key: str | None = None) -> Reservation:
         """Record what the work cost: an amount of credits or a usage object.
@@ -160,7 +160,7 @@ class AsyncHold:
         held = [i for i in self.reservation.items if i.held]
         return held[0].option if len(held) == 1 else None
 
-    async def commit(self, actual: Amount | Mapping[str, Any] | None = None, *,
+    async def commit(self, actual: Amount | UsageLike | None = None, *,
                      ref: str | None = None, items: Sequence[Mapping[str, Any]] | None = None,
                      idempotency_key: str | None = None) -> Reservation:
         body = commit_items(self.reservation, self._requested, actual, ref=ref, items=items)

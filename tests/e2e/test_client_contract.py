@@ -379,3 +379,18 @@ def test_the_async_embedded_gate_commits_and_releases_like_the_sync_one(tmp_path
             await _async_hold_paths(gate, org)
 
     asyncio.run(run())
+
+
+def test_a_limit_id_with_dots_is_enforced_across_calls(setup: Setup) -> None:
+    gate = setup.gate
+    org = studio(gate)
+    gate.put_limit(f"{org}.trailer.weekly", org=org, project="trailer", amount="5",
+                   window="week")
+    first = gate.reserve(org, "trailer", "ana", amount="3")
+    second = gate.reserve(org, "trailer", "ana", amount="3")
+    assert (first.status, second.status) == ("held", "denied")
+    denial = second.reservation.item("item").denied_by
+    assert denial is not None and denial.limit_id == f"{org}.trailer.weekly"
+    first.commit("3")
+    weekly = {s.limit.id: s for s in gate.status(org, "trailer", "ana")}[f"{org}.trailer.weekly"]
+    assert (weekly.used, weekly.held) == ("3.000000000", "0.000000000")

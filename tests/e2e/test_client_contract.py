@@ -7,6 +7,7 @@ run on a ManualClock so expiry is tested without sleeping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -36,6 +37,7 @@ from spendgate.client._surface import AsyncOperations, SyncOperations
 from spendgate.config import Secret, Settings
 from spendgate.domain.clock import ManualClock
 from spendgate.ledger.engine import Ledger
+from tests.services import postgres_schema
 
 VIDEO_PRICES = [
     {"meter": "video", "quantity": "seconds", "match": {"model": "veo-3"}, "model": "per_unit",
@@ -100,7 +102,8 @@ class Setup:
     tmp: Path
 
 
-@pytest.fixture(params=["http", "embedded"])
+@pytest.fixture(params=["http", "embedded",
+                        pytest.param("embedded-postgres", marks=pytest.mark.postgres)])
 def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
     if request.param == "http":
         served: Served = request.getfixturevalue("served")
@@ -108,8 +111,11 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
             yield Setup(gate, served.runtime.ledger, served.clock, "http", tmp_path)
         return
     clock = ManualClock(int(time.time() * 1000))
-    with EmbeddedGate.open(f"sqlite:///{tmp_path / 'embedded.db'}", clock=clock) as gate:
-        yield Setup(gate, gate.ledger, clock, "embedded", tmp_path)
+    with contextlib.ExitStack() as stack:
+        url = (stack.enter_context(postgres_schema()) if request.param == "embedded-postgres"
+               else f"sqlite:///{tmp_path / 'embedded.db'}")
+        gate = stack.enter_context(EmbeddedGate.open(url, clock=clock))
+        yield Setup(gate, gate.ledger, clock, request.param, tmp_path)
         assert not gate.verify()
 
 

@@ -70,7 +70,7 @@ def rig(faults: Faults | None, vendors: Sequence[str] = VENDORS) -> Iterator[Rig
             stub = STUB[vendor](api_key=KEY, faults=vendor_faults)
             url = stack.enter_context(stub.serve())
             sink = build_sink(config(vendor, name=vendor, base_url=url,
-                                     options={"timeout_ms": 250}))
+                                     options={"timeout_ms": 200}))
             stack.callback(sink.close)
             stubs[vendor], sinks[vendor] = stub, sink
         yield Rig(stubs, sinks)
@@ -78,7 +78,7 @@ def rig(faults: Faults | None, vendors: Sequence[str] = VENDORS) -> Iterator[Rig
 
 @pytest.fixture
 def faulty() -> Iterator[Rig]:
-    yield from rig(Faults(rate=0.3, kinds=FAULT_KINDS, seed=2026, slow_s=0.4, retry_after_s=1))
+    yield from rig(Faults(rate=0.3, kinds=FAULT_KINDS, seed=2026, slow_s=0.3, retry_after_s=1))
 
 
 @pytest.fixture

@@ -28,9 +28,13 @@ def window_start(window: str, now_ms: int) -> int:
     return (day - _EPOCH) // timedelta(milliseconds=1)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Limit:
-    """Static definition plus live counters: `used` in the window starting at window_start_ms."""
+    """Definition plus live counters: `used` in the window starting at window_start_ms.
+
+    Counters are mutable so the ledger can move them in place; values handed to callers
+    are copies.
+    """
 
     id: str
     path: NodePath

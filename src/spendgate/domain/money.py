@@ -1,7 +1,7 @@
 """Exact credit amounts: integer nano-credits inside, decimal strings at the edge.
 
 One credit is 1 000 000 000 nano-credits, so a price of $0.15 per million tokens at
-1 credit = $0.01 is 15 nano-credits per token: nothing rounds away.
+1 credit = $0.01 is 15 000 nano-credits per token: nothing rounds away.
 """
 
 from __future__ import annotations

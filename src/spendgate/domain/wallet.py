@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 _NEVER = 2**62
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Grant:
+    """A credit grant; `consumed` moves in place inside the ledger, callers get copies."""
+
     id: str
     amount: int  # nano-credits
     consumed: int = 0
@@ -52,10 +54,6 @@ def plan_burn(grants: Iterable[Grant], amount: int, now_ms: int) -> tuple[list[B
         burns.append(Burn(grant.id, take))
         left -= take
     return burns, left
-
-
-def burned(grant: Grant, amount: int) -> Grant:
-    return replace(grant, consumed=grant.consumed + amount)
 
 
 @dataclass(frozen=True, slots=True)

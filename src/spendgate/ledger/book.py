@@ -28,7 +28,7 @@ from spendgate.domain.reservations import (
     Reservation,
     ReservationStatus,
 )
-from spendgate.domain.wallet import Balance, Grant, balance_of, burned, plan_burn
+from spendgate.domain.wallet import Balance, Grant, balance_of, plan_burn
 from spendgate.errors import Conflict, InvalidRequest, NotFound
 from spendgate.ledger.commands import (
     UNSET,
@@ -124,6 +124,7 @@ class Book:
     reservations: dict[str, Reservation] = field(default_factory=dict)
     next_expiry_ms: int | None = None
     changes: Changes = field(default_factory=Changes)
+    _limits_by_path: dict[NodePath, list[Limit]] = field(default_factory=dict)
 
     # ---- look-ups -------------------------------------------------------------------
 
@@ -168,7 +169,11 @@ class Book:
                           now_ms)
 
     def limits_on(self, path: NodePath) -> list[Limit]:
-        return [lim for lim in self.limits.values() if lim.applies_to(path)]
+        found = self._limits_by_path.get(path)
+        if found is None:
+            found = [lim for lim in self.limits.values() if lim.applies_to(path)]
+            self._limits_by_path[path] = found
+        return found
 
     # ---- journal --------------------------------------------------------------------
 
@@ -182,37 +187,36 @@ class Book:
 
     def _apply_postings(self, postings: Iterable[Posting], now_ms: int) -> None:
         """Move the materialized balances by exactly the journal's postings."""
+        ch = self.changes
         for account, delta in postings:
             if account == WALLET_HELD:
                 self.wallet_held += delta
-                self.changes.org = True
             elif account == WALLET_DEBT:
                 self.wallet_debt += delta
-                self.changes.org = True
-            elif account.startswith("grant:"):
+            elif account[0] == "g":  # grant:<id>.consumed | grant:<id>.amount
                 gid, _, what = account[6:].rpartition(".")
                 grant = self.grants[gid]
                 if what == "consumed":
-                    self.grants[gid] = burned(grant, delta)
+                    grant.consumed += delta
                 else:
-                    self.grants[gid] = replace(grant, amount=grant.amount + delta)
-                self.changes.grants.add(gid)
-            elif account.startswith("limit:"):
-                lid, _, what = account[6:].partition(".")
+                    grant.amount += delta
+                ch.grants.add(gid)
+            elif account[0] == "l":  # limit:<id>.held | limit:<id>.used@<window start>
+                lid, _, what = account[6:].rpartition(".")
                 lim = self.limits.get(lid)
                 if lim is None:  # the limit was deleted since; its counters went with it
                     continue
                 if what == "held":
-                    lim = replace(lim, held=lim.held + delta)
+                    lim.held += delta
                 else:
-                    ws = int(what.partition("@")[2])
+                    ws = int(what[5:])
                     if lim.window_start_ms != ws:
-                        lim = replace(lim, window_start_ms=ws, used=0, fired=())
-                    lim = replace(lim, used=lim.used + delta)
-                self.limits[lid] = lim
-                self.changes.limits.add(lid)
+                        lim.window_start_ms, lim.used, lim.fired = ws, 0, ()
+                    lim.used += delta
+                ch.limits.add(lid)
             else:  # pragma: no cover - a programming error, never input
                 raise AssertionError(f"unknown account {account}")
+        ch.org = True
 
     def _post(self, now_ms: int, kind: str, ref: str, postings: list[Posting]) -> None:
         self._journal(now_ms, kind, ref, postings)
@@ -275,7 +279,7 @@ class Book:
                                  dict(cmd.metadata), now_ms)
         self._post(now_ms, "grant", gid, [(grant_amount_account(gid), cmd.amount)])
         self.repay_debt(now_ms)
-        return self.grants[gid]
+        return replace(self.grants[gid])
 
     def repay_debt(self, now_ms: int) -> None:
         """Overdraft is paid back from the first active credits that arrive."""
@@ -311,11 +315,12 @@ class Book:
         self.limits[cmd.limit_id] = Limit(
             cmd.limit_id, cmd.path, cmd.meter, cmd.amount, cmd.window, cmd.mode, cmd.thresholds,
             ws, current, held, fired, old.created_ms if old else now_ms, now_ms)
+        self._limits_by_path.clear()
         self.changes.limits.add(cmd.limit_id)
         self.changes.org = True
         self._post(now_ms, "limit", cmd.limit_id,
                    [(limit_used_account(cmd.limit_id, ws), used - current)])
-        return self.limits[cmd.limit_id], old is None
+        return replace(self.limits[cmd.limit_id]), old is None
 
     # ---- admission ------------------------------------------------------------------
 

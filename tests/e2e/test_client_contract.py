@@ -400,3 +400,19 @@ def test_a_limit_id_with_dots_is_enforced_across_calls(setup: Setup) -> None:
     first.commit("3")
     weekly = {s.limit.id: s for s in gate.status(org, "trailer", "ana")}[f"{org}.trailer.weekly"]
     assert (weekly.used, weekly.held) == ("3.000000000", "0.000000000")
+
+
+def test_concurrent_reservations_never_hold_more_than_a_hard_limit(setup: Setup) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    gate = setup.gate
+    org = studio(gate)  # ana's daily cap is 10 credits
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        holds = list(pool.map(lambda n: gate.reserve(org, "trailer", "ana", amount="1",
+                                                     ref=f"job-{n}"), range(24)))
+    held = [h for h in holds if h.funded]
+    assert len(held) == 10
+    assert gate.balance(org).held == "10.000000000"
+    for hold in held:
+        hold.release()
+    assert gate.balance(org).held == "0.000000000"

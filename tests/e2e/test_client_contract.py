@@ -416,3 +416,30 @@ def test_concurrent_reservations_never_hold_more_than_a_hard_limit(setup: Setup)
     for hold in held:
         hold.release()
     assert gate.balance(org).held == "0.000000000"
+
+
+def test_lists_page_by_cursor_and_iterators_follow_every_page(setup: Setup) -> None:
+    gate = setup.gate
+    org = studio(gate)
+    users = [f"u{n:02d}" for n in range(7)]
+    for user in users:
+        gate.put_user(org, "trailer", user)
+    first = gate.list_users(org, "trailer", limit=3)
+    assert len(first) == 3 and first.has_more and first.next_cursor is not None
+    second = gate.list_users(org, "trailer", limit=3, starting_after=first.next_cursor)
+    assert not {n.user for n in first} & {n.user for n in second}
+    everyone = [n.user for n in gate.iter_users(org, "trailer", page_size=3)]
+    assert sorted(everyone) == sorted(["ana", *users])
+    assert len(everyone) == len(set(everyone))
+
+
+def test_the_async_iterators_follow_every_page(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'pages.db'}"
+    with EmbeddedGate.open(url) as sync_gate:
+        orgs = {studio(sync_gate) for _ in range(5)}
+
+    async def run() -> set[str]:
+        async with AsyncEmbeddedGate.open(url) as gate:
+            return {n.org async for n in gate.iter_orgs(page_size=2)}
+
+    assert asyncio.run(run()) == orgs

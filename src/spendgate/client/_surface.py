@@ -6,7 +6,7 @@ AsyncOperations. A transport only has to turn a Call into an Answer (or raise).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from spendgate.client import _calls as calls
@@ -35,6 +35,28 @@ def _rows(body: Any) -> list[Any]:
     if isinstance(body, Mapping):
         return list(body.get("data") or [])
     return list(body or [])
+
+
+def _follow(fetch: Callable[[str | None], Page[Node]]) -> Iterator[Node]:
+    after: str | None = None
+    while True:
+        page = fetch(after)
+        yield from page.data
+        if not page.has_more or page.next_cursor is None:
+            return
+        after = page.next_cursor
+
+
+async def _afollow(fetch: Callable[[str | None], Awaitable[Page[Node]]]
+                   ) -> AsyncIterator[Node]:
+    after: str | None = None
+    while True:
+        page = await fetch(after)
+        for node in page.data:
+            yield node
+        if not page.has_more or page.next_cursor is None:
+            return
+        after = page.next_cursor
 
 
 class _Base:
@@ -108,6 +130,18 @@ class SyncOperations(_Base):
                    starting_after: str | None = None) -> Page[Node]:
         a = self._run(calls.list_users(org, project, limit, starting_after))
         return page_of(a.body, Node.from_api)
+
+    def iter_orgs(self, *, page_size: int = 100) -> Iterator[Node]:
+        """Every org, following the cursor page by page."""
+        return _follow(lambda after: self.list_orgs(limit=page_size, starting_after=after))
+
+    def iter_projects(self, org: str, *, page_size: int = 100) -> Iterator[Node]:
+        return _follow(lambda after: self.list_projects(org, limit=page_size,
+                                                        starting_after=after))
+
+    def iter_users(self, org: str, project: str, *, page_size: int = 100) -> Iterator[Node]:
+        return _follow(lambda after: self.list_users(org, project, limit=page_size,
+                                                     starting_after=after))
 
     # ---- wallet ---------------------------------------------------------------------
 
@@ -291,6 +325,19 @@ class AsyncOperations(_Base):
                          starting_after: str | None = None) -> Page[Node]:
         a = await self._run(calls.list_users(org, project, limit, starting_after))
         return page_of(a.body, Node.from_api)
+
+    def iter_orgs(self, *, page_size: int = 100) -> AsyncIterator[Node]:
+        """`async for org in gate.iter_orgs():` every org, page by page."""
+        return _afollow(lambda after: self.list_orgs(limit=page_size, starting_after=after))
+
+    def iter_projects(self, org: str, *, page_size: int = 100) -> AsyncIterator[Node]:
+        return _afollow(lambda after: self.list_projects(org, limit=page_size,
+                                                         starting_after=after))
+
+    def iter_users(self, org: str, project: str, *,
+                   page_size: int = 100) -> AsyncIterator[Node]:
+        return _afollow(lambda after: self.list_users(org, project, limit=page_size,
+                                                      starting_after=after))
 
     async def add_grant(self, org: str, amount: Amount, *, priority: int | None = None,
                         effective_at: When | None = None, expires_at: When | None = None,

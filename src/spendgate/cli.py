@@ -7,13 +7,16 @@ cannot be reached.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from spendgate.config import DEFAULT_DATABASE_URL, Settings, redact_url
 from spendgate.errors import SpendgateError, StoreUnavailable
+
+if TYPE_CHECKING:
+    from spendgate.tenancy import Directory
 
 app = typer.Typer(name="spendgate", help="Real-time spend control and usage billing for AI.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -41,8 +44,8 @@ def _fail(exc: SpendgateError) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _settings(database_url: str, **overrides: object) -> Settings:
-    return Settings.from_env(database_url=database_url, **overrides)
+def _settings(database_url: str, **overrides: Any) -> Settings:
+    return Settings.from_env(None, database_url=database_url, **overrides)
 
 
 @app.command()
@@ -240,7 +243,7 @@ class _directory:
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
 
-    def __enter__(self) -> object:
+    def __enter__(self) -> Directory:
         from spendgate.stores import open_store
         from spendgate.tenancy import Directory
 

@@ -68,7 +68,7 @@ def create_app(ledger: Ledger, settings: Settings | None = None, *,
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
-        responses=openapi.error_responses(),  # type: ignore[arg-type]
+        responses=openapi.error_responses(),
     )
     app.state.services = services
     errors.install(app)

@@ -25,7 +25,8 @@ def require(role: Role) -> Callable[[Request], Awaitable[ApiKey]]:
     async def authenticated(request: Request) -> ApiKey:
         services: Services = request.app.state.services
         secret = _bearer(request)
-        key = services.directory.cached(secret) or await run_in_threadpool(
+        cached = services.directory.cached(secret)
+        key = cached if cached is not None else await run_in_threadpool(
             services.directory.authenticate, secret)
         request.state.api_key = key
         services.buckets.take(key.key_id)

@@ -63,7 +63,7 @@ _HTTP_TYPES = {
 def status_of(exc: SpendgateError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 500
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -14,7 +16,7 @@ from spendgate.errors import StoreUnavailable
 
 router = APIRouter(tags=["operations"])
 
-_HEALTH = {"200": {"description": "OK", "content": {"application/json": {
+_HEALTH: dict[int | str, dict[str, Any]] = {"200": {"description": "OK", "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/Health"}}}}}
 
 

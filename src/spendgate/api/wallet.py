@@ -11,7 +11,7 @@ from spendgate.api.auth import require_admin, require_read
 from spendgate.api.context import Services, get_services
 from spendgate.api.idempotency import ledger_idem
 from spendgate.api.openapi import body_doc, document
-from spendgate.api.pagination import page, page_request, slice_after
+from spendgate.api.pagination import page, page_request
 from spendgate.api.responses import json_response
 from spendgate.domain.ids import check_id
 from spendgate.tenancy import ApiKey
@@ -40,11 +40,13 @@ async def list_grants(org: str, limit: str | None = None, starting_after: str | 
     check_id(org, "org")
     req = page_request(limit, starting_after)
     grants = await run_in_threadpool(services.ledger.grants, key.scope, org)
-    # Pages follow burn order; the cursor is a grant id, resolved to its position.
+    # Pages follow burn order; the cursor is a grant id, resolved to its position (an
+    # unknown cursor gives an empty page).
     ids = [g.id for g in grants]
-    start = ids.index(req.starting_after) + 1 if req.starting_after in ids else 0
-    if req.starting_after is not None and req.starting_after not in ids:
-        start = len(ids)
+    if req.starting_after is None:
+        start = 0
+    else:
+        start = ids.index(req.starting_after) + 1 if req.starting_after in ids else len(ids)
     window = grants[start:start + req.limit + 1]
     return json_response(page(window, req, lambda g: g.id, render.grant))
 
@@ -57,5 +59,3 @@ async def get_balance(org: str, key: ApiKey = Depends(require_read),
     balance = await run_in_threadpool(services.ledger.balance, key.scope, org)
     return json_response(render.balance(org, balance))
 
-
-__all__ = ["router", "slice_after"]

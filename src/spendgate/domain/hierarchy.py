@@ -63,6 +63,7 @@ class Node:
     rate_card: str | None = None  # org only
     created_ms: int = 0
     updated_ms: int = 0
+    status_reason: str | None = None  # why it is suspended: "manual" or "payment_failed"
 
     @property
     def suspended(self) -> bool:

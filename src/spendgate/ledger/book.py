@@ -44,6 +44,9 @@ from spendgate.ledger.commands import (
     UpsertUser,
 )
 from spendgate.metering.events import CREDITS_METER, UsageEvent
+from spendgate.webhooks.outbound import events as alerts
+from spendgate.webhooks.outbound.events import OutboundEvent
+from spendgate.webhooks.thresholds import threshold_key, to_fire
 
 Posting = tuple[str, int]
 
@@ -103,10 +106,11 @@ class Changes:
     entries: list[Entry] = field(default_factory=list)
     events: list[UsageEvent] = field(default_factory=list)
     outbox: list[tuple[str, UsageEvent]] = field(default_factory=list)
+    alerts: list[OutboundEvent] = field(default_factory=list)  # outbound webhooks
 
     def __bool__(self) -> bool:
         return bool(self.org or self.nodes or self.grants or self.limits or self.reservations
-                    or self.entries or self.events)
+                    or self.entries or self.events or self.alerts)
 
 
 @dataclass(slots=True)
@@ -219,8 +223,43 @@ class Book:
         ch.org = True
 
     def _post(self, now_ms: int, kind: str, ref: str, postings: list[Posting]) -> None:
+        before = self.balance(now_ms).available if kind in ("spend", "adjustment") else None
         self._journal(now_ms, kind, ref, postings)
         self._apply_postings(postings, now_ms)
+        if kind in ("hold", "spend", "adjustment"):
+            self._alert_limits(postings, now_ms)
+        if before is not None and before > 0 >= self.balance(now_ms).available:
+            self.changes.alerts.append(alerts.wallet_low_balance(
+                org=self.org_id, kind="depleted", source="spendgate", details={},
+                available=self.balance(now_ms).available, now_ms=now_ms))
+
+    def _alert_limits(self, postings: list[Posting], now_ms: int) -> None:
+        """Thresholds count spend plus holds, so the alert comes before the work runs.
+
+        Each threshold fires once per window: its mark is stored on the limit row in the
+        same transaction (the book is the only writer of its org, so no race can double it).
+        """
+        touched = {a[6:].rpartition(".")[0] for a, _ in postings if a.startswith("limit:")}
+        for lid in touched:
+            lim = self.limits.get(lid)
+            if lim is None or lim.amount <= 0:
+                continue
+            consumed = lim.used_now(now_ms) + lim.held
+            p = lim.path
+            marks = [f for f in lim.fired if f != "exceeded"]
+            for t in to_fire(lim.amount, lim.thresholds, consumed, marks):
+                lim.fired = (*lim.fired, threshold_key(t))
+                self.changes.alerts.append(alerts.limit_threshold_reached(
+                    limit_id=lid, org=p.org, project=p.project or None, user=p.user or None,
+                    meter=lim.meter, threshold=t, limit_amount=lim.amount, used=consumed,
+                    window_start_ms=lim.window_start_ms, now_ms=now_ms))
+            if lim.used_now(now_ms) > lim.amount and "exceeded" not in lim.fired:
+                lim.fired = (*lim.fired, "exceeded")
+                self.changes.alerts.append(alerts.limit_exceeded(
+                    limit_id=lid, org=p.org, project=p.project or None, user=p.user or None,
+                    meter=lim.meter, limit_amount=lim.amount, used=lim.used_now(now_ms),
+                    mode=lim.mode, window_start_ms=lim.window_start_ms, now_ms=now_ms))
+            self.changes.limits.add(lid)
 
     # ---- nodes ----------------------------------------------------------------------
 
@@ -228,11 +267,18 @@ class Book:
         if cmd.status is not UNSET and cmd.status not in STATUSES:
             raise InvalidRequest("status must be 'active' or 'suspended'", param="status")
         created = self.org is None
+        was = self.org.status if self.org else ACTIVE
         node = self.org or Node(NodePath(self.org_id), created_ms=now_ms)
         node = _with(node, name=cmd.name, metadata=cmd.metadata, status=cmd.status,
                      overdraft_limit=cmd.overdraft_limit, rate_card=cmd.rate_card)
         self.org = replace(node, updated_ms=now_ms)
         self.changes.org = True
+        if self.org.status != was:
+            self.org = replace(self.org, status_reason=cmd.reason if self.org.suspended else None)
+            self.changes.alerts.append(
+                alerts.org_suspended(org=self.org_id, reason=cmd.reason, ref=cmd.ref,
+                                     now_ms=now_ms) if self.org.suspended else
+                alerts.org_reinstated(org=self.org_id, ref=cmd.ref, now_ms=now_ms))
         return self.org, created
 
     def upsert_project(self, src: BookSource, cmd: UpsertProject, now_ms: int) -> tuple[Node, bool]:
@@ -512,6 +558,10 @@ class Book:
                 continue
             self._post(now_ms, "expire", res.id, [(a, -v) for a, v in res.holds.items()])
             self._settle(res, ReservationStatus.EXPIRED, res.items, now_ms)
+            self.changes.alerts.append(alerts.reservation_expired(
+                reservation_id=res.id, org=res.path.org, project=res.path.project or None,
+                user=res.path.user or None, amount=res.holds.get(WALLET_HELD, 0),
+                expired_ms=res.expires_ms, now_ms=now_ms))
             count += 1
         pending = [r.expires_ms for r in self.reservations.values() if r.open]
         stored = src.next_expiry(self.scope, self.org_id)

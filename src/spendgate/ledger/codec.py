@@ -16,13 +16,15 @@ def node_to_dict(node: Node) -> dict[str, Any]:
         "name": node.name, "metadata": node.metadata, "status": node.status,
         "overdraft_limit": node.overdraft_limit, "rate_card": node.rate_card,
         "created_ms": node.created_ms, "updated_ms": node.updated_ms,
+        "status_reason": node.status_reason,
     }
 
 
 def node_from_dict(d: dict[str, Any]) -> Node:
     return Node(NodePath(d["org"], d.get("project") or "", d.get("user") or ""), d.get("name"),
                 d.get("metadata") or {}, d.get("status", "active"), d.get("overdraft_limit", 0),
-                d.get("rate_card"), d.get("created_ms", 0), d.get("updated_ms", 0))
+                d.get("rate_card"), d.get("created_ms", 0), d.get("updated_ms", 0),
+                d.get("status_reason"))
 
 
 def grant_to_dict(g: Grant) -> dict[str, Any]:

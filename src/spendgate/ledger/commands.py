@@ -28,6 +28,8 @@ class UpsertOrg:
     overdraft_limit: Any = UNSET  # nano-credits
     status: Any = UNSET
     rate_card: Any = UNSET
+    reason: str = "manual"  # why the status changed: "manual" or "payment_failed"
+    ref: str | None = None  # the outside reference behind it (a vendor payment id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -194,6 +194,10 @@ class SqlSession:
             "next_attempt_ms, created_ms) VALUES (?,?,?,?,?,'pending',0,?,?)"),
             [(s.tenant, s.env, sink, ev.id, dumps(ev.to_dict()), now_ms, now_ms)
              for sink, ev in ch.outbox])
+        self.many(self.d.sql(
+            "INSERT INTO webhook_events (tenant, env, event_id, type, body, fanned_out, "
+            "created_ms) VALUES (?,?,?,?,?,0,?)"),
+            [(s.tenant, s.env, a.id, a.type, a.body().decode(), now_ms) for a in ch.alerts])
 
     # ---- BookSource -----------------------------------------------------------------
 

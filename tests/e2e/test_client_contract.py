@@ -293,6 +293,8 @@ def test_limits_and_status_show_used_held_and_remaining(setup: Setup) -> None:
         "1.000000000", "2.000000000", "7.000000000", "user")
     assert by_id[f"{org}-trailer"].remaining == "47.000000000"
     assert {x.id for x in gate.list_limits(org=org)} == {f"{org}-ana", f"{org}-trailer"}
+    assert [s.limit.id for s in gate.status(org, "trailer")] == [f"{org}-trailer"]
+    assert gate.status(org) == ()
     open_hold.release()
 
 

@@ -240,7 +240,7 @@ def list_limits(org: str | None = None, project: str | None = None,
     return Call("GET", "/v1/limits", query=_given(org=org, project=project, user=user))
 
 
-def status(org: str, project: str, user: str) -> Call:
+def status(org: str, project: str | None = None, user: str | None = None) -> Call:
     return Call("GET", org_path(org, project, user) + "/status")
 
 

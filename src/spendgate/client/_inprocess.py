@@ -92,6 +92,8 @@ class InProcessAPI:
             ("PUT", org + rf"/projects/{_SEG}/users/{_SEG}", self._put_user),
             ("GET", org + rf"/projects/{_SEG}/users/{_SEG}", self._get_node),
             ("GET", org + rf"/projects/{_SEG}/users/{_SEG}/status", self._status),
+            ("GET", org + rf"/projects/{_SEG}/status", self._status),
+            ("GET", org + "/status", self._status),
             ("POST", org + "/grants", self._add_grant), ("GET", org + "/grants", self._grants),
             ("GET", org + "/balance", self._balance),
             ("PUT", rf"/v1/limits/{_SEG}", self._put_limit), ("GET", r"/v1/limits", self._limits),
@@ -107,6 +109,11 @@ class InProcessAPI:
             ("POST", r"/v1/usage", self._ingest), ("GET", r"/v1/usage", self._usage),
         ]
         self._compiled = [(m, re.compile(p + "$"), h) for m, p, h in routes]
+
+    @property
+    def routes(self) -> list[tuple[str, re.Pattern[str]]]:
+        """The (method, path pattern) pairs answered in process."""
+        return [(method, pattern) for method, pattern, _ in self._compiled]
 
     def handle(self, call: Call) -> Answer:
         """Answer a call as the HTTP app would; errors raise the client's exceptions."""
@@ -235,7 +242,7 @@ class InProcessAPI:
         return Answer(200, {"data": [render.limit(x) for x in found], "has_more": False,
                             "next_cursor": None})
 
-    def _status(self, call: Call, org: str, project: str, user: str) -> Answer:
+    def _status(self, call: Call, org: str, project: str = "", user: str = "") -> Answer:
         found = self.ledger.status(self.scope, NodePath(org, project, user))
         return Answer(200, {"data": [render.limit_status(s) for s in found]})
 

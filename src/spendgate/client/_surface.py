@@ -176,8 +176,9 @@ class SyncOperations(_Base):
         a = self._run(calls.list_limits(org, project, user))
         return [Limit.from_api(x) for x in _rows(a.body)]
 
-    def status(self, org: str, project: str, user: str) -> tuple[LimitStatus, ...]:
-        """Every limit on the user's path, with used, held and remaining in its window."""
+    def status(self, org: str, project: str | None = None,
+               user: str | None = None) -> tuple[LimitStatus, ...]:
+        """Every limit on the node's path, with used, held and remaining in its window."""
         return statuses_of(self._run(calls.status(org, project, user)).body)
 
     # ---- reservations ---------------------------------------------------------------
@@ -369,7 +370,8 @@ class AsyncOperations(_Base):
         a = await self._run(calls.list_limits(org, project, user))
         return [Limit.from_api(x) for x in _rows(a.body)]
 
-    async def status(self, org: str, project: str, user: str) -> tuple[LimitStatus, ...]:
+    async def status(self, org: str, project: str | None = None,
+                     user: str | None = None) -> tuple[LimitStatus, ...]:
         return statuses_of((await self._run(calls.status(org, project, user))).body)
 
     def reserve(self, org: str, project: str | None = None, user: str | None = None, *,

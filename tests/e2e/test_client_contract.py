@@ -32,6 +32,7 @@ from spendgate.client import (
     IdempotencyMismatchError,
     InvalidRequestError,
     NotFoundError,
+    PermissionDeniedError,
 )
 from spendgate.client._surface import AsyncOperations, SyncOperations
 from spendgate.config import Secret, Settings
@@ -445,3 +446,14 @@ def test_the_async_iterators_follow_every_page(tmp_path: Path) -> None:
             return {n.org async for n in gate.iter_orgs(page_size=2)}
 
     assert asyncio.run(run()) == orgs
+
+
+def test_a_read_only_key_may_read_but_not_reserve(served: Served) -> None:
+    _, read_key = served.runtime.directory.create_key("studio", "test", "read")
+    with Gate(served.url, served.secret) as admin:
+        org = studio(admin)
+    with Gate(served.url, read_key) as reader:
+        assert reader.balance(org).available == "100.000000000"
+        with pytest.raises(PermissionDeniedError) as caught:
+            reader.reserve(org, "trailer", "ana", amount="1")
+    assert caught.value.status == 403

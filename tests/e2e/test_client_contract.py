@@ -457,3 +457,19 @@ def test_a_read_only_key_may_read_but_not_reserve(served: Served) -> None:
         with pytest.raises(PermissionDeniedError) as caught:
             reader.reserve(org, "trailer", "ana", amount="1")
     assert caught.value.status == 403
+
+
+def test_grant_and_limit_lists_are_read_whole_across_pages(
+        setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    import spendgate.client._surface as surface
+
+    monkeypatch.setattr(surface, "PAGE_SIZE", 2)
+    gate = setup.gate
+    org = studio(gate)
+    for n in range(4):
+        gate.add_grant(org, "1", priority=n)
+        gate.put_limit(f"{org}-extra-{n}", org=org, amount="1", window="month")
+    grants = gate.list_grants(org)
+    assert len(grants) == 5 and len({g.id for g in grants}) == 5
+    assert [g.priority for g in grants] == [0, 1, 2, 3, 100]  # burn order
+    assert len(gate.list_limits(org=org)) == 6

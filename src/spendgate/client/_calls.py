@@ -214,8 +214,8 @@ def add_grant(org: str, amount: Amount, *, priority: int | None = None,
     return Call("POST", org_path(org) + "/grants", body)
 
 
-def list_grants(org: str) -> Call:
-    return Call("GET", org_path(org) + "/grants")
+def list_grants(org: str, limit: int | None = None, starting_after: str | None = None) -> Call:
+    return Call("GET", org_path(org) + "/grants", query=_page(limit, starting_after))
 
 
 def balance(org: str) -> Call:
@@ -235,9 +235,11 @@ def put_limit(limit_id: str, *, org: str, amount: Amount, window: str, meter: st
     return Call("PUT", f"/v1/limits/{seg(limit_id)}", body)
 
 
-def list_limits(org: str | None = None, project: str | None = None,
-                user: str | None = None) -> Call:
-    return Call("GET", "/v1/limits", query=_given(org=org, project=project, user=user))
+def list_limits(org: str | None = None, project: str | None = None, user: str | None = None,
+                limit: int | None = None, starting_after: str | None = None) -> Call:
+    query = _given(org=org, project=project, user=user)
+    query.update(_page(limit, starting_after))
+    return Call("GET", "/v1/limits", query=query)
 
 
 def status(org: str, project: str | None = None, user: str | None = None) -> Call:

@@ -17,6 +17,7 @@ from spendgate.api import render, schemas
 from spendgate.api import usage as usage_api
 from spendgate.api.charges import Pricer, needs_pricing, org_rate_card
 from spendgate.api.context import Services
+from spendgate.api.pagination import PageRequest, page, page_request, slice_after
 from spendgate.client._calls import Answer, Call
 from spendgate.client.errors import error_from_domain
 from spendgate.domain.clock import Clock
@@ -170,17 +171,14 @@ class InProcessAPI:
 
     def _page(self, call: Call, level: str, org: str | None = None,
               project: str | None = None) -> Answer:
-        size = int(call.query.get("limit", "50"))
-        after = call.query.get("starting_after")
-        nodes = self.ledger.list_nodes(self.scope, level, org, project, after=after,
-                                       limit=size + 1)
-        shown, more = nodes[:size], len(nodes) > size
-        cursor = None
-        if more and shown:
-            last = shown[-1].path
-            cursor = last.user or last.project or last.org
-        return Answer(200, {"data": [render.node(n) for n in shown], "has_more": more,
-                            "next_cursor": cursor})
+        req = self._page_request(call)
+        nodes = self.ledger.list_nodes(self.scope, level, org, project,
+                                       after=req.starting_after, limit=req.limit + 1)
+        return Answer(200, page(nodes, req, lambda n: n.path.user or n.path.project
+                                or n.path.org, render.node))
+
+    def _page_request(self, call: Call) -> PageRequest:
+        return page_request(call.query.get("limit"), call.query.get("starting_after"))
 
     def settings(self) -> EnvSettings:
         return self.config.settings(self.scope)
@@ -225,8 +223,15 @@ class InProcessAPI:
         return Answer(201, render.grant(grant), replayed)
 
     def _grants(self, call: Call, org: str) -> Answer:
-        rows = [render.grant(g) for g in self.ledger.grants(self.scope, org)]
-        return Answer(200, {"data": rows, "has_more": False, "next_cursor": None})
+        req = self._page_request(call)
+        grants = self.ledger.grants(self.scope, org)
+        ids = [g.id for g in grants]
+        start = 0
+        if req.starting_after is not None:
+            after = req.starting_after
+            start = ids.index(after) + 1 if after in ids else len(ids)
+        window = grants[start:start + req.limit + 1]
+        return Answer(200, page(window, req, lambda g: g.id, render.grant))
 
     def _balance(self, call: Call, org: str) -> Answer:
         return Answer(200, render.balance(org, self.ledger.balance(self.scope, org)))
@@ -238,9 +243,17 @@ class InProcessAPI:
 
     def _limits(self, call: Call) -> Answer:
         q = call.query
-        found = self.ledger.limits(self.scope, q.get("org"), q.get("project"), q.get("user"))
-        return Answer(200, {"data": [render.limit(x) for x in found], "has_more": False,
-                            "next_cursor": None})
+        req = self._page_request(call)
+        org, project, user = q.get("org"), q.get("project"), q.get("user")
+        if (project or user) and not org:
+            raise InvalidRequest("filtering by project or user needs org", param="org")
+        if user and not project:
+            raise InvalidRequest("filtering by user needs project", param="project")
+        if org is not None:
+            self.ledger.get_node(self.scope, NodePath(org, project or "", user or ""))
+        found = self.ledger.limits(self.scope, org, project, user)
+        window = slice_after(found, req, lambda lim: lim.id)
+        return Answer(200, page(window, req, lambda lim: lim.id, render.limit))
 
     def _status(self, call: Call, org: str, project: str = "", user: str = "") -> Answer:
         found = self.ledger.status(self.scope, NodePath(org, project, user))

@@ -37,6 +37,16 @@ def _rows(body: Any) -> list[Any]:
     return list(body or [])
 
 
+def _next(body: Any) -> str | None:
+    """The cursor of the next page, or None on the last one."""
+    if isinstance(body, Mapping) and body.get("has_more") and body.get("next_cursor"):
+        return str(body["next_cursor"])
+    return None
+
+
+PAGE_SIZE = 100
+
+
 def _follow(fetch: Callable[[str | None], Page[Node]]) -> Iterator[Node]:
     after: str | None = None
     while True:
@@ -155,7 +165,14 @@ class SyncOperations(_Base):
         return Grant.from_api(a.body, status=a.status, replayed=a.replayed)
 
     def list_grants(self, org: str) -> list[Grant]:
-        return [Grant.from_api(g) for g in _rows(self._run(calls.list_grants(org)).body)]
+        """Every grant of the org in burn order, each with its remaining (all pages)."""
+        out: list[Grant] = []
+        after: str | None = None
+        while True:
+            body = self._run(calls.list_grants(org, PAGE_SIZE, after)).body
+            out.extend(Grant.from_api(g) for g in _rows(body))
+            if (after := _next(body)) is None:
+                return out
 
     def balance(self, org: str) -> Balance:
         return Balance.from_api(self._run(calls.balance(org)).body)
@@ -173,8 +190,14 @@ class SyncOperations(_Base):
 
     def list_limits(self, *, org: str | None = None, project: str | None = None,
                     user: str | None = None) -> list[Limit]:
-        a = self._run(calls.list_limits(org, project, user))
-        return [Limit.from_api(x) for x in _rows(a.body)]
+        """Every limit on the node given (all pages)."""
+        out: list[Limit] = []
+        after: str | None = None
+        while True:
+            body = self._run(calls.list_limits(org, project, user, PAGE_SIZE, after)).body
+            out.extend(Limit.from_api(x) for x in _rows(body))
+            if (after := _next(body)) is None:
+                return out
 
     def status(self, org: str, project: str | None = None,
                user: str | None = None) -> tuple[LimitStatus, ...]:
@@ -350,8 +373,13 @@ class AsyncOperations(_Base):
         return Grant.from_api(a.body, status=a.status, replayed=a.replayed)
 
     async def list_grants(self, org: str) -> list[Grant]:
-        a = await self._run(calls.list_grants(org))
-        return [Grant.from_api(g) for g in _rows(a.body)]
+        out: list[Grant] = []
+        after: str | None = None
+        while True:
+            body = (await self._run(calls.list_grants(org, PAGE_SIZE, after))).body
+            out.extend(Grant.from_api(g) for g in _rows(body))
+            if (after := _next(body)) is None:
+                return out
 
     async def balance(self, org: str) -> Balance:
         return Balance.from_api((await self._run(calls.balance(org))).body)
@@ -367,8 +395,14 @@ class AsyncOperations(_Base):
 
     async def list_limits(self, *, org: str | None = None, project: str | None = None,
                           user: str | None = None) -> list[Limit]:
-        a = await self._run(calls.list_limits(org, project, user))
-        return [Limit.from_api(x) for x in _rows(a.body)]
+        out: list[Limit] = []
+        after: str | None = None
+        while True:
+            body = (await self._run(calls.list_limits(org, project, user, PAGE_SIZE,
+                                                      after))).body
+            out.extend(Limit.from_api(x) for x in _rows(body))
+            if (after := _next(body)) is None:
+                return out
 
     async def status(self, org: str, project: str | None = None,
                      user: str | None = None) -> tuple[LimitStatus, ...]:

@@ -17,14 +17,14 @@ from typing import Any
 
 import httpx
 
-from spendgate import __name__ as _package
+from spendgate import __version__
 from spendgate.client._calls import Answer, Call
 from spendgate.client._surface import AsyncOperations, SyncOperations
 from spendgate.client.errors import ConnectionFailed, error_from_response, parse_retry_after
 from spendgate.client.retry import Failure, RetryPolicy
 
 DEFAULT_TIMEOUT_S = 10.0
-USER_AGENT = f"{_package}-python-client"
+USER_AGENT = f"spendgate-python/{__version__}"
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 

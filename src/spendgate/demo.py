@@ -33,6 +33,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from spendgate.client import Gate, NotFoundError, Reservation
+from spendgate.config import redact_url
 from spendgate.pricing import (
     estimate_image,
     estimate_llm,
@@ -399,8 +400,9 @@ def run_demo(database_url: str | None, host: str, port: int, *,
         secret = provision(url)
         with progress, running_server(url, host, port, Path(tmp) / "server.log") as base:
             report.server_url = base
-            console.print(f"Spendgate serving on {base} (tenant {TENANT}, database "
-                          f"{'a throw-away SQLite file' if database_url is None else url})")
+            where = "a throw-away SQLite file" if database_url is None else redact_url(url)
+            console.print(f"Spendgate serving on {base} (tenant {TENANT}, database {where})",
+                          highlight=False)
             with Gate(base, secret) as gate:
                 seeding = progress.add_task("Seeding the studio", total=1)
                 report.org = org = seed(gate)

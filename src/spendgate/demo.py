@@ -164,12 +164,13 @@ def provision(database_url: str) -> str:
 @contextlib.contextmanager
 def running_server(database_url: str, host: str, port: int, log: Path) -> Iterator[str]:
     """`spendgate serve` as a child process; yields its base URL; always stops it."""
+    # The URL travels in the environment, not argv: a password must not show in `ps`.
     command = [sys.executable, "-c", "from spendgate.cli import main; main()", "serve",
-               "--host", host, "--port", str(port), "--database-url", database_url,
-               "--log-level", "warning"]
+               "--host", host, "--port", str(port), "--log-level", "warning"]
     with log.open("wb") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                env={**os.environ, "PYTHONUNBUFFERED": "1",
+                                     "SPENDGATE_DATABASE_URL": database_url})
         try:
             url = f"http://{host}:{port}"
             with Gate(url) as probe:

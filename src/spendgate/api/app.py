@@ -25,6 +25,7 @@ from spendgate.api import (
     wallet,
 )
 from spendgate.api.context import Services
+from spendgate.api.locator import ReservationLocator
 from spendgate.api.metrics import Metrics
 from spendgate.api.middleware import RequestMiddleware
 from spendgate.api.rate_limit import TokenBuckets
@@ -33,9 +34,11 @@ from spendgate.domain.clock import Clock
 from spendgate.ledger.engine import Ledger
 from spendgate.tenancy import Configuration, Directory
 
+# Routes are matched in order, one by one: the hot paths (probes, reservations, usage)
+# come first so they do not pay for matching every configuration route before them.
 CORE_ROUTERS: tuple[APIRouter, ...] = (
-    hierarchy.router, wallet.router, limits.router, reservations.router, rate_cards.router,
-    settings.router, usage.router, ops.router,
+    ops.router, reservations.router, usage.router, hierarchy.router, wallet.router,
+    limits.router, rate_cards.router, settings.router,
 )
 
 
@@ -58,6 +61,7 @@ def create_app(ledger: Ledger, settings: Settings | None = None, *,
         clock=clock,
         metrics=metrics,
         buckets=TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst),
+        locator=ReservationLocator(),
     )
     app = FastAPI(
         title="Spendgate API",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from spendgate.api.locator import ReservationLocator
 from spendgate.api.metrics import Metrics
 from spendgate.api.rate_limit import TokenBuckets
 from spendgate.config import Settings
@@ -31,6 +32,7 @@ class Services:
     clock: Clock
     metrics: Metrics
     buckets: TokenBuckets
+    locator: ReservationLocator
 
 
 def get_services(request: Request) -> Services:

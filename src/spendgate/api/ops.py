@@ -16,8 +16,9 @@ from spendgate.errors import StoreUnavailable
 
 router = APIRouter(tags=["operations"])
 
-_HEALTH: dict[int | str, dict[str, Any]] = {"200": {"description": "OK", "content": {"application/json": {
-    "schema": {"$ref": "#/components/schemas/Health"}}}}}
+_HEALTH: dict[int | str, dict[str, Any]] = {"200": {
+    "description": "OK",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}}
 
 
 @router.get("/healthz", summary="The process is alive", responses={**_HEALTH},

@@ -34,6 +34,16 @@ def _pricer(services: Services, scope: Scope, settings: EnvSettings, org: str) -
                   org_rate_card(services.configuration, scope, org))
 
 
+async def _org_of(services: Services, scope: Scope, reservation_id: str) -> str:
+    """The reservation's org: remembered from its reserve, else read (404 when unknown)."""
+    org = services.locator.org_of(scope, reservation_id)
+    if org is None:
+        held = await run_in_threadpool(services.ledger.get_reservation, scope, reservation_id)
+        org = held.path.org
+        services.locator.remember(scope, reservation_id, org)
+    return org
+
+
 @router.post("/v1/reservations",
              **document("create reservation", "Hold credits for work about to start",
                         body_doc("ReserveRequest"), "Reservation"))
@@ -52,6 +62,7 @@ async def create_reservation(request: Request, key: ApiKey = Depends(require_ser
                       for i in spec.items)
     command = Reserve(spec.path, items, ttl_s * 1000, spec.policy, spec.metadata)
     outcome = await services.ledger.aexecute(key.scope, command, ledger_idem(request, body))
+    services.locator.remember(key.scope, outcome.value.id, outcome.value.path.org)
     if not outcome.replayed:
         services.metrics.observe_decision(outcome.value)
     return json_response(render.reservation(outcome.value), replayed=outcome.replayed)
@@ -66,21 +77,21 @@ async def commit_reservation(reservation_id: str, request: Request,
     check_id(reservation_id, "reservation_id")
     body = schemas.obj(await schemas.read_json(request))
     spec = schemas.commit(body)
-    held = await run_in_threadpool(services.ledger.get_reservation, key.scope, reservation_id)
+    org = await _org_of(services, key.scope, reservation_id)
     choices = [c for _, c in spec.items]
     if needs_pricing(choices):
         settings = await _settings(services, key.scope)
         now = services.clock.now_ms()
 
         def price() -> tuple[CommitItem, ...]:
-            pricer = _pricer(services, key.scope, settings, held.path.org)
+            pricer = _pricer(services, key.scope, settings, org)
             return tuple(CommitItem(ref, pricer.of(c, now, f"items[{i}].usage"))
                          for i, (ref, c) in enumerate(spec.items))
 
         items = await run_in_threadpool(price)
     else:
         items = tuple(CommitItem(ref, Charge(c.amount or 0)) for ref, c in spec.items)
-    command = Commit(held.path.org, reservation_id, items)
+    command = Commit(org, reservation_id, items)
     outcome = await services.ledger.aexecute(key.scope, command, ledger_idem(request, body))
     return json_response(render.reservation(outcome.value), replayed=outcome.replayed)
 
@@ -94,8 +105,7 @@ async def release_reservation(reservation_id: str, request: Request,
     check_id(reservation_id, "reservation_id")
     body = schemas.obj(await schemas.read_json(request, optional=True))
     schemas.only(body, ())
-    held = await run_in_threadpool(services.ledger.get_reservation, key.scope, reservation_id)
-    command = Release(held.path.org, reservation_id)
+    command = Release(await _org_of(services, key.scope, reservation_id), reservation_id)
     outcome = await services.ledger.aexecute(key.scope, command, ledger_idem(request, body))
     return json_response(render.reservation(outcome.value), replayed=outcome.replayed)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from spendgate.reconcile._parse import (
     MINOR_EXPONENT,
+    InexactNumber,
     amount,
     count,
     currency,
@@ -41,24 +42,34 @@ def read_anthropic(
     with file.open() as stream:
         for bucket in iter_buckets(stream, name, progress):
             where = f"line {bucket.line}, page {bucket.page}, bucket {bucket.number}"
-            value = bucket.value
-            if not isinstance(value, dict):
-                raise ReconcileInputError(name, where, "expected a bucket object")
-            start = rfc3339_ms(value.get("starting_at"), name, where, "starting_at")
-            end = rfc3339_ms(value.get("ending_at"), name, where, "ending_at")
-            if end <= start:
-                raise ReconcileInputError(name, where, "ending_at must be after starting_at")
-            results = value.get("results")
-            if not isinstance(results, list):
-                raise ReconcileInputError(name, where, "bucket has no results list")
-            for i, result in enumerate(results, 1):
-                row = f"{where}, result {i}"
-                if not isinstance(result, dict):
-                    raise ReconcileInputError(name, row, "expected a result object")
-                yield _row(result, name, row, start, end)
+            try:
+                rows = _bucket(bucket.value, name, where)
+            except InexactNumber:
+                rows = _bucket(bucket.exact(), name, where)
+            yield from rows
 
 
-def _row(result: dict[str, Any], name: str, row: str, start: int, end: int) -> ProviderRow:
+def _bucket(value: Any, name: str, where: str) -> list[ProviderRow]:
+    if not isinstance(value, dict):
+        raise ReconcileInputError(name, where, "expected a bucket object")
+    start = rfc3339_ms(value.get("starting_at"), name, where, "starting_at")
+    end = rfc3339_ms(value.get("ending_at"), name, where, "ending_at")
+    if end <= start:
+        raise ReconcileInputError(name, where, "ending_at must be after starting_at")
+    results = value.get("results")
+    if not isinstance(results, list):
+        raise ReconcileInputError(name, where, "bucket has no results list")
+    rows = []
+    for i, result in enumerate(results, 1):
+        if not isinstance(result, dict):
+            raise ReconcileInputError(name, f"{where}, result {i}", "expected a result object")
+        rows.append(_row(result, name, where, i, start, end))
+    return rows
+
+
+def _row(result: dict[str, Any], name: str, where: str, i: int, start: int,
+         end: int) -> ProviderRow:
+    row = f"{where}, result {i}"
     key = row_key(PROVIDER, start, end, "amount" in result,
                   *[result.get(f) for f in _GROUPING])
     account = text_or_none(result.get("workspace_id"), name, row, "workspace_id")
@@ -68,7 +79,7 @@ def _row(result: dict[str, Any], name: str, row: str, start: int, end: int) -> P
         code = currency(result.get("currency"), name, row)
         minor = amount(result["amount"], name, row, "amount")
         cost = minor.scaleb(-MINOR_EXPONENT[code])
-        return ProviderRow(PROVIDER, name, row, key, start, end, account, api_key, model, "*",
+        return ProviderRow(PROVIDER, name, where, i, key, start, end, account, api_key, model, "*",
                            {COST: cost}, code)
     nested = result.get("cache_creation")
     if nested is None:
@@ -101,7 +112,7 @@ def _row(result: dict[str, Any], name: str, row: str, start: int, end: int) -> P
         quantities["web_search_requests"] = count(
             tools["web_search_requests"], name, row, "server_tool_use.web_search_requests"
         )
-    return ProviderRow(PROVIDER, name, row, key, start, end, account, api_key, model, "llm",
+    return ProviderRow(PROVIDER, name, where, i, key, start, end, account, api_key, model, "llm",
                        quantities)
 
 

@@ -52,7 +52,7 @@ class ProviderSide:
         self.meters: set[str] = set()
         self.currency: str | None = None
         self._currency_from = ""
-        self._seen: set[bytes] = set()
+        self._seen: set[int] = set()
         self.duplicates: list[DuplicateRow] = []
         self.duplicate_count = 0
         self.unmapped: dict[tuple[Literal["account", "model"], str], _Tally] = {}
@@ -64,54 +64,114 @@ class ProviderSide:
         self._by_org = "org" in grain.by
         self._by_project = "project" in grain.by
         self._by_model = "model" in grain.by
+        # Rows of one bucket share their span, and few (account, key, model) triples exist:
+        # both are resolved once and cached.
+        self._span: tuple[int, int] = (0, 0)
+        self._span_period: int | None = None
+        self._targets: dict[tuple[str | None, str | None, str | None],
+                            tuple[str, ...]] = {}
 
     def add(self, row: ProviderRow) -> None:
-        start = row.start_ms
+        self.add_many((row,))
+
+    def add_many(self, rows: Iterable[ProviderRow]) -> None:
+        """Fold rows in; the loop keeps its lookups local because it runs once per row."""
+        seen = self._seen
+        targets = self._targets
+        meters = self.meters
+        for row in rows:
+            if (row.start_ms, row.end_ms) != self._span:
+                self._enter_span(row)
+            period = self._span_period
+            if period is None:
+                self.outside_range += 1
+                continue
+            self.rows += 1
+            before = len(seen)
+            seen.add(row.key)
+            duplicate = len(seen) == before
+            triple = (row.account, row.api_key, row.model)
+            target = targets.get(triple)
+            if target is None:
+                target = targets[triple] = self._target(row)
+            if len(target) == 3:
+                key: GroupKey | None = GroupKey(period, target[0], target[1], target[2],
+                                                row.meter)
+            else:
+                key = None
+                if not duplicate:
+                    self._unmapped(target[0], target[1], row)  # type: ignore[arg-type]
+            if duplicate:
+                self.duplicate_count += 1
+                if len(self.duplicates) < MAX_DUPLICATES_LISTED:
+                    self.duplicates.append(DuplicateRow(row.file, row.row, key))
+                continue
+            if key is None:
+                continue
+            if row.currency is not None and row.currency != self.currency:
+                self._check_currency(row)
+            quantities = row.quantities
+            if row.meter not in meters:
+                meters.add(row.meter)
+            if COST in quantities and row.meter != ANY:
+                # Cost is compared per period x org x project x model, across meters.
+                self._fold(key._replace(meter=ANY), {COST: quantities[COST]})
+                quantities = {k: v for k, v in quantities.items() if k != COST}
+            self._fold(key, quantities)
+
+    def detached(self) -> ProviderSide:
+        """This side without what only an import needs (row identities, the resolver)."""
+        self._seen = set()
+        self.resolver = None  # type: ignore[assignment]
+        return self
+
+    def _enter_span(self, row: ProviderRow) -> None:
+        start, end = row.start_ms, row.end_ms
+        self._span = (start, end)
         if (self.from_ms is not None and start < self.from_ms) or (
             self.to_ms is not None and start >= self.to_ms
         ):
-            self.outside_range += 1
+            self._span_period = None
             return
-        self.rows += 1
-        if not self.clock.contains(start, row.end_ms):
+        if not self.clock.contains(start, end):
+            self._span = (0, 0)
             raise ReconcileInputError(
                 row.file, row.row,
-                f"the bucket {ms_to_rfc3339(start)} .. {ms_to_rfc3339(row.end_ms)} does not fit "
+                f"the bucket {ms_to_rfc3339(start)} .. {ms_to_rfc3339(end)} does not fit "
                 f"one UTC {self.grain.period}; compare at a coarser --grain",
             )
+        self._span_period = self.clock.start(start)
         if self.first_ms is None or start < self.first_ms:
             self.first_ms = start
-        if self.last_ms is None or row.end_ms > self.last_ms:
-            self.last_ms = row.end_ms
-        duplicate = row.key in self._seen
-        if not duplicate:
-            self._seen.add(row.key)
-        key = self._group(row, record=not duplicate)
-        if duplicate:
-            self.duplicate_count += 1
-            if len(self.duplicates) < MAX_DUPLICATES_LISTED:
-                self.duplicates.append(DuplicateRow(row.file, row.row, key))
+        if self.last_ms is None or end > self.last_ms:
+            self.last_ms = end
+
+    def _target(self, row: ProviderRow) -> tuple[str, ...]:
+        """(org, project, model) at this grain, or (reason, value) when unmapped."""
+        org = project = model = ANY
+        if self._by_org or self._by_project:
+            found = self.resolver.account(row.account, row.api_key)
+            if found is None:
+                return ("account", row.api_key or row.account or "(none)")
+            org = found[0] if self._by_org else ANY
+            project = (found[1] or NO_PROJECT) if self._by_project else ANY
+        if self._by_model:
+            mapped = self.resolver.model(row.model)
+            if mapped is None:
+                return ("model", row.model or "(none)")
+            model = mapped
+        return (org, project, model)
+
+    def _check_currency(self, row: ProviderRow) -> None:
+        if self.currency is None:
+            self.currency = row.currency
+            self._currency_from = f"{row.file}: {row.row}"
             return
-        if key is None:
-            return
-        if row.currency is not None:
-            if self.currency is None:
-                self.currency = row.currency
-                self._currency_from = f"{row.file}: {row.row}"
-            elif row.currency != self.currency:
-                raise ReconcileInputError(
-                    row.file, row.row,
-                    f"currency {row.currency} differs from {self.currency} "
-                    f"(first seen at {self._currency_from}); compare one currency at a time",
-                )
-        quantities = row.quantities
-        if key.meter not in self.meters:
-            self.meters.add(key.meter)
-        if COST in quantities and key.meter != ANY:
-            # Cost is compared per period x org x project x model, across meters.
-            self._fold(key._replace(meter=ANY), {COST: quantities[COST]})
-            quantities = {k: v for k, v in quantities.items() if k != COST}
-        self._fold(key, quantities)
+        raise ReconcileInputError(
+            row.file, row.row,
+            f"currency {row.currency} differs from {self.currency} "
+            f"(first seen at {self._currency_from}); compare one currency at a time",
+        )
 
     def _fold(self, key: GroupKey, quantities: Mapping[str, Quantity]) -> None:
         totals = self.totals.get(key)
@@ -127,25 +187,6 @@ class ProviderSide:
             totals[name] = totals.get(name, 0) + value
             if name not in measures:
                 measures.add(name)
-
-    def _group(self, row: ProviderRow, *, record: bool) -> GroupKey | None:
-        org = project = model = ANY
-        if self._by_org or self._by_project:
-            target = self.resolver.account(row.account, row.api_key)
-            if target is None:
-                if record:
-                    self._unmapped("account", row.api_key or row.account or "(none)", row)
-                return None
-            org = target[0] if self._by_org else ANY
-            project = (target[1] or NO_PROJECT) if self._by_project else ANY
-        if self._by_model:
-            mapped = self.resolver.model(row.model)
-            if mapped is None:
-                if record:
-                    self._unmapped("model", row.model or "(none)", row)
-                return None
-            model = mapped
-        return GroupKey(self.clock.start(row.start_ms), org, project, model, row.meter)
 
     def _unmapped(self, reason: Literal["account", "model"], value: str,
                   row: ProviderRow) -> None:
@@ -180,69 +221,136 @@ class _Tally:
 class MeteredSide:
     """Metered rows folded into the same groups: the provider's models and meters only."""
 
-    def __init__(self, resolver: Resolver, grain: Grain, measures: Iterable[str],
-                 meters: Iterable[str], *, cost_quantity: str = "provider_cost",
+    def __init__(self, resolver: Resolver, grain: Grain, measures: Iterable[str] | None,
+                 meters: Iterable[str] | None, *, cost_quantity: str = "provider_cost",
                  credit_value: CreditValue | None = None) -> None:
+        """`measures`/`meters` None: keep everything, for when the provider side is not known
+        yet (it is imported concurrently); `restrict` trims to it afterwards."""
         self.resolver = resolver
         self.grain = grain
         self.clock = PeriodClock(grain.period)
-        self.measures = frozenset(m for m in measures if m not in (COST, REQUESTS))
-        self.count_requests = REQUESTS in measures
-        self.compare_cost = COST in measures
+        wanted = None if measures is None else set(measures)
+        self.measures = None if wanted is None else tuple(
+            sorted(m for m in wanted if m not in (COST, REQUESTS)))
+        self.count_requests = wanted is None or REQUESTS in wanted
+        self.compare_cost = wanted is None or COST in wanted
         # Usage is compared for the meters the provider export covers; cost for all of them.
-        self.meters = frozenset(meters)
+        self.meters = None if meters is None else frozenset(meters) - {CREDITS_METER}
         self.cost_quantity = cost_quantity
         self.credit_value = credit_value
-        self.totals: Totals = {}
-        self.credits: dict[GroupKey, int] = {}
-        self.events: dict[GroupKey, int] = {}
         self.rows = 0
         self.out_of_scope = 0
+        self._cells: dict[tuple[int, str, str, str, str], _Cell] = {}
+        self._scope: dict[str | None, bool] = {}
         self._by_org = "org" in grain.by
         self._by_project = "project" in grain.by
         self._by_model = "model" in grain.by
 
-    def add(self, row: MeteredRow) -> None:
-        self.rows += 1
-        usage = row.meter in self.meters
-        if not (usage or self.compare_cost) or not self.resolver.in_scope(row.model):
-            self.out_of_scope += 1
-            return
-        period = self.clock.start(row.timestamp_ms)
-        org = row.org if self._by_org else ANY
-        project = (row.project or NO_PROJECT) if self._by_project else ANY
-        model = (row.model or ANY) if self._by_model else ANY
-        quantities = row.quantities
-        if usage and row.meter != CREDITS_METER:
-            key = GroupKey(period, org, project, model, row.meter)
-            totals = self.totals.get(key)
-            if totals is None:
-                totals = self.totals[key] = {}
-                self.credits[key] = 0
-                self.events[key] = 0
-            self.credits[key] += row.credits_nano
-            self.events[key] += row.events
-            for name in self.measures:
-                value = quantities.get(name)
-                if value is not None:
-                    totals[name] = totals.get(name, 0) + value
-            if self.count_requests:
-                requests = quantities.get(REQUESTS, row.events)
-                totals[REQUESTS] = totals.get(REQUESTS, 0) + requests
-        if self.compare_cost:
-            cost = self._cost(row)
-            if cost is not None:
-                key = GroupKey(period, org, project, model, ANY)
-                totals = self.totals.setdefault(key, {})
-                totals[COST] = totals.get(COST, 0) + cost
-                self.credits[key] = self.credits.get(key, 0) + row.credits_nano
-                self.events[key] = self.events.get(key, 0) + row.events
+    def restrict(self, measures: Iterable[str], meters: Iterable[str]) -> None:
+        """Drop what the provider export does not cover (after a superset read)."""
+        keep = frozenset(meters) - {CREDITS_METER}
+        cost = COST in set(measures)
+        for key in list(self._cells):
+            if (key[4] == ANY and not cost) or (key[4] != ANY and key[4] not in keep):
+                cell = self._cells.pop(key)
+                if key[4] != ANY and not cost:  # with cost compared, the row still counts
+                    self.out_of_scope += cell.rows
+        self.meters = keep
 
-    def _cost(self, row: MeteredRow) -> Quantity | None:
+    def add(self, row: MeteredRow) -> None:
+        self.add_many((row,))
+
+    def add_many(self, rows: Iterable[MeteredRow]) -> None:
+        """Fold rows in; lookups are local because the loop runs once per metered event."""
+        scope = self._scope
+        cells = self._cells
+        meters = self.meters
+        measures = self.measures
+        count_requests = self.count_requests
+        compare_cost = self.compare_cost
+        cost_quantity = self.cost_quantity
+        period_of = self.clock.start
+        by_org, by_project, by_model = self._by_org, self._by_project, self._by_model
+        for row in rows:
+            self.rows += 1
+            model = row.model
+            in_scope = scope.get(model)
+            if in_scope is None:
+                in_scope = scope[model] = self.resolver.in_scope(model)
+            usage = row.meter != CREDITS_METER if meters is None else row.meter in meters
+            if not in_scope or not (usage or compare_cost):
+                self.out_of_scope += 1
+                continue
+            period = period_of(row.timestamp_ms)
+            org = row.org if by_org else ANY
+            project = (row.project or NO_PROJECT) if by_project else ANY
+            if not by_model or model is None:
+                model = ANY
+            quantities = row.quantities
+            if usage:
+                key = (period, org, project, model, row.meter)
+                cell = cells.get(key)
+                if cell is None:
+                    cell = cells[key] = _Cell()
+                cell.credits += row.credits_nano
+                cell.events += row.events
+                cell.rows += 1
+                totals = cell.totals
+                if measures is None:
+                    for name, value in quantities.items():
+                        totals[name] = totals.get(name, 0) + value
+                else:
+                    for name in measures:
+                        wanted = quantities.get(name)
+                        if wanted is not None:
+                            totals[name] = totals.get(name, 0) + wanted
+                if count_requests:
+                    totals[REQUESTS] = totals.get(REQUESTS, 0) + quantities.get(REQUESTS,
+                                                                                row.events)
+            if compare_cost:
+                key = (period, org, project, model, ANY)
+                cell = cells.get(key)
+                if cell is None:
+                    cell = cells[key] = _Cell()
+                cell.credits += row.credits_nano
+                cell.events += row.events
+                paid = quantities.get(cost_quantity)
+                if paid is not None:
+                    cell.totals[cost_quantity] = cell.totals.get(cost_quantity, 0) + paid
+
+    @property
+    def totals(self) -> Totals:
+        out: Totals = {}
+        for k, c in self._cells.items():
+            totals = c.totals
+            if k[4] == ANY:
+                totals = {COST: self._cost(c)}
+            out[GroupKey._make(k)] = totals
+        return out
+
+    def _cost(self, cell: _Cell) -> Quantity:
         if self.credit_value is not None:
             # Exact: nano-credits times the credit's worth; no rounding here.
-            return Decimal(row.credits_nano).scaleb(-9) * self.credit_value.amount
-        return row.quantities.get(self.cost_quantity)
+            return Decimal(cell.credits).scaleb(-9) * self.credit_value.amount
+        return cell.totals.get(self.cost_quantity, 0)
+
+    @property
+    def credits(self) -> dict[GroupKey, int]:
+        return {GroupKey._make(k): c.credits for k, c in self._cells.items()}
+
+    @property
+    def events(self) -> dict[GroupKey, int]:
+        return {GroupKey._make(k): c.events for k, c in self._cells.items()}
+
+
+class _Cell:
+    __slots__ = ("credits", "events", "rows", "totals")
+
+    def __init__(self) -> None:
+        self.totals: dict[str, Quantity] = {}
+        self.credits = 0
+        self.events = 0
+        self.rows = 0
 
 
 def compare(provider: ProviderSide, metered: MeteredSide, tolerance: Tolerance,

@@ -76,7 +76,7 @@ def read_csv(
                 code = currency(cells[at["currency"]].strip(), name, row)
             key = row_key(layout.provider, start, *[cells[i].strip() for i in identity])
             yield ProviderRow(
-                layout.provider, name, row, key, start, start + width,
+                layout.provider, name, row, 0, key, start, start + width,
                 _cell(cells, at.get("account")), _cell(cells, at.get("api_key")),
                 _cell(cells, at["model"]), layout.meter, quantities, code,
             )

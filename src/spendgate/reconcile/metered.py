@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from spendgate.domain.money import parse_credits
+from spendgate.domain.money import NANO_PER_CREDIT, parse_credits
 from spendgate.errors import InvalidAmount
 from spendgate.metering.events import UsageEvent
 from spendgate.reconcile.errors import ReconcileInputError
@@ -82,36 +82,54 @@ class JsonLinesMeteredUsage:
 
 def _row(data: Any, name: str, number: int, tenant: str | None,
          env: str | None) -> MeteredRow | None:
-    where = f"line {number}"
-    if not isinstance(data, dict):
-        raise ReconcileInputError(name, where, "expected a usage event object")
+    """One event line as a row; runs once per event, so the common shape is checked inline."""
+    if type(data) is not dict:
+        raise ReconcileInputError(name, f"line {number}", "expected a usage event object")
     if (tenant is not None and data.get("tenant") != tenant) or (
         env is not None and data.get("env") != env
     ):
         return None
-    try:
-        ts = data["timestamp_ms"]
-        org = data["org"]
-        meter = data["meter"]
-        credits = data["credits"]
-    except KeyError as exc:
-        raise ReconcileInputError(name, where, f"usage event without {exc.args[0]}") from None
-    if type(ts) is not int or not isinstance(org, str) or not isinstance(meter, str):
-        raise ReconcileInputError(name, where, "timestamp_ms, org and meter are malformed")
-    try:
-        nano = parse_credits(credits, field="credits", allow_zero=True, allow_negative=True)
-    except InvalidAmount as exc:
-        raise ReconcileInputError(name, where, exc.message) from None
-    raw = data.get("quantities") or {}
-    if not isinstance(raw, dict):
-        raise ReconcileInputError(name, where, "quantities must be an object")
+    get = data.get
+    ts = get("timestamp_ms")
+    org = get("org")
+    meter = get("meter")
+    credits = get("credits")
+    raw = get("quantities") or {}
+    dimensions = get("dimensions") or {}
+    if (type(ts) is not int or type(org) is not str or type(meter) is not str
+            or type(raw) is not dict or type(dimensions) is not dict):
+        raise ReconcileInputError(
+            name, f"line {number}",
+            "a usage event needs timestamp_ms, org, meter, credits, quantities as in "
+            "UsageEvent.to_dict()",
+        )
+    nano = None
+    if type(credits) is str:
+        whole, dot, frac = credits.partition(".")
+        if dot and whole.isdigit() and frac.isdigit() and len(frac) == 9:
+            nano = int(whole) * NANO_PER_CREDIT + int(frac)
+    if nano is None:
+        nano = _nano(credits, name, f"line {number}")
     quantities: dict[str, Quantity] = {}
     for key, value in raw.items():
-        quantities[key] = _quantity(value, name, where, key)
-    dimensions = data.get("dimensions") or {}
-    model = dimensions.get(MODEL_DIMENSION) if isinstance(dimensions, dict) else None
-    events = 1 if data.get("kind", "usage") == "usage" else 0
-    return MeteredRow(ts, org, data.get("project"), model, meter, quantities, nano, events)
+        quantities[key] = (int(value) if type(value) is str and value.isdigit()
+                           else _quantity(value, name, f"line {number}", key))
+    events = 1 if get("kind", "usage") == "usage" else 0
+    # tuple.__new__ skips NamedTuple's Python-level __new__: this runs once per event.
+    return tuple.__new__(MeteredRow, (ts, org, get("project"), dimensions.get(MODEL_DIMENSION),
+                                      meter, quantities, nano, events))
+
+
+def _nano(credits: Any, name: str, where: str) -> int:
+    """Credits as nano-credits: the plain "12.345000000" form fast, anything else strictly."""
+    if type(credits) is str:
+        whole, dot, frac = credits.partition(".")
+        if whole.isdigit() and (frac.isdigit() and len(frac) <= 9 if dot else True):
+            return int(whole) * NANO_PER_CREDIT + (int(frac.ljust(9, "0")) if dot else 0)
+    try:
+        return parse_credits(credits, field="credits", allow_zero=True, allow_negative=True)
+    except InvalidAmount as exc:
+        raise ReconcileInputError(name, where, exc.message) from None
 
 
 def _quantity(value: Any, name: str, where: str, key: str) -> Quantity:

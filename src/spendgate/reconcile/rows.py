@@ -23,8 +23,9 @@ class ProviderRow(NamedTuple):
 
     provider: str
     file: str
-    row: str  # where in the file, for messages: "line 12, bucket 3, result 2"
-    key: bytes  # deterministic identity: provider, bucket, grouping fields
+    where: str  # the bucket (or CSV line), e.g. "line 12, page 1, bucket 3"
+    result: int  # the result's number in its bucket; 0 when `where` says it all
+    key: int  # identity within a run: provider, bucket, grouping fields (128-bit hash)
     start_ms: int
     end_ms: int
     account: str | None  # provider project id / workspace id
@@ -33,6 +34,11 @@ class ProviderRow(NamedTuple):
     meter: str
     quantities: Mapping[str, Quantity]
     currency: str | None = None  # set when quantities carry COST
+
+    @property
+    def row(self) -> str:
+        """Where the row is, for messages: "line 12, page 1, bucket 3, result 2"."""
+        return f"{self.where}, result {self.result}" if self.result else self.where
 
 
 class MeteredRow(NamedTuple):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -16,8 +15,11 @@ _CHUNK = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class InputFile:
+    """A file on disk (`path`) or uploaded content (`data`); picklable for worker processes."""
+
     name: str
-    opener: Callable[[], IO[bytes]]
+    path: Path | None = None
+    data: bytes | None = None
     size: int | None = None
 
     @classmethod
@@ -27,15 +29,17 @@ class InputFile:
             size = p.stat().st_size
         except OSError as exc:
             raise ReconcileInputError(str(path), None, f"cannot read: {exc.strerror}") from exc
-        return cls(str(path), lambda: open(p, "rb"), size)
+        return cls(str(path), path=p, size=size)
 
     @classmethod
     def from_bytes(cls, name: str, data: bytes) -> InputFile:
-        return cls(name, lambda: io.BytesIO(data), len(data))
+        return cls(name, data=data, size=len(data))
 
     def open(self) -> IO[bytes]:
+        if self.path is None:
+            return io.BytesIO(self.data or b"")
         try:
-            return self.opener()
+            return open(self.path, "rb")
         except OSError as exc:
             raise ReconcileInputError(self.name, None, f"cannot read: {exc.strerror}") from exc
 

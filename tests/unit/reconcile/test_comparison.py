@@ -233,3 +233,29 @@ def test_quantity_names_can_be_renamed_and_measures_restricted(
                        EventsMeteredUsage(renamed), mapping)
     assert report.ok
     assert {m.name for g in report.groups for m in g.measures} == {"images"}
+
+
+def test_a_worker_process_gives_the_same_report_as_one_process(
+    mapping: ProviderMapping, tmp_path: Path
+) -> None:
+    from spendgate.reconcile import JsonLinesMeteredUsage
+
+    pages = read_pages("openai_usage_completions.jsonl")
+    pages[0]["data"][0]["results"][0]["output_tokens"] += 10_000
+    files = [write_pages(tmp_path / "u.jsonl", pages), *data_files("openai_costs.json")]
+    metered = JsonLinesMeteredUsage([DATA / "metered_events.jsonl"])
+    one = reconcile("openai", files, metered, mapping, from_ms=NOV_1, to_ms=NOV_4)
+    two = reconcile("openai", files, metered, mapping, from_ms=NOV_1, to_ms=NOV_4, workers=2)
+    assert two.to_dict() == one.to_dict()
+    assert not two.ok and two.summary.under == 1
+    assert two.metered_out_of_scope == one.metered_out_of_scope
+
+
+def test_bad_input_in_a_worker_process_is_raised_here(
+    mapping: ProviderMapping, events: list[UsageEvent]
+) -> None:
+    bad = InputFile.from_bytes("cut.json", b'{"data": [{"object": "bucket", "start_')
+    with pytest.raises(ReconcileInputError) as caught:
+        reconcile("openai", [bad], EventsMeteredUsage(events), mapping, from_ms=NOV_1,
+                  to_ms=NOV_4, workers=2)
+    assert caught.value.file == "cut.json"

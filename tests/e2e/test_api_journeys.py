@@ -228,3 +228,25 @@ def test_grants_list_shows_remaining_in_burn_order(api: Harness) -> None:
     grants = api.ok("GET", "/v1/orgs/acme-org/grants")["data"]
     assert [(g["amount"], g["remaining"]) for g in grants] == [
         ("2.000000000", "0.000000000"), ("5.000000000", "4.000000000")]
+
+
+def test_tiered_prices_charge_the_marginal_units_after_the_month_to_date(api: Harness) -> None:
+    api.tree(credits="100")
+    api.ok("POST", "/v1/rate-cards/tiers/versions", {"prices": [
+        {"meter": "api", "quantity": "calls", "model": "graduated", "tiers": [
+            {"up_to": "10", "unit_price": "1"}, {"up_to": None, "unit_price": "0.5"}]}]})
+    api.ok("PUT", "/v1/orgs/acme-org", {"rate_card": "tiers"})
+    api.ok("POST", "/v1/usage", {"events": [
+        {"id": "c-1", "org": "acme-org", "usage": {"meter": "api", "calls": 8}},
+        {"id": "c-2", "org": "acme-org", "usage": {"meter": "api", "calls": 4}}]})
+    # 8 at 1, then 2 at 1 and 2 at 0.5.
+    assert api.ok("GET", "/v1/orgs/acme-org/balance")["spent"] == "11.000000000"
+    res = api.ok("POST", "/v1/reservations", {"org": "acme-org", "items": [
+        {"ref": "a", "usage": {"meter": "api", "calls": 5}}]})
+    assert res["items"][0]["amount"] == "2.500000000"
+    done = api.ok("POST", f"/v1/reservations/{res['id']}/commit", {"items": [
+        {"ref": "a", "usage": {"meter": "api", "calls": 6}}]})
+    assert done["items"][0]["charged"] == "3.000000000"
+    quote = api.ok("POST", "/v1/quotes", {"org": "acme-org",
+                                          "usage": {"meter": "api", "calls": 6}})
+    assert quote["credits"] == "6.000000000"  # a quote prices from zero unless told

@@ -31,7 +31,7 @@ async def _settings(services: Services, scope: Scope) -> EnvSettings:
 
 def _pricer(services: Services, scope: Scope, settings: EnvSettings, org: str) -> Pricer:
     return Pricer(services.configuration, scope, settings,
-                  org_rate_card(services.configuration, scope, org))
+                  org_rate_card(services.configuration, scope, org), org=org)
 
 
 async def _org_of(services: Services, scope: Scope, reservation_id: str) -> str:

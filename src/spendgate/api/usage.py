@@ -60,7 +60,7 @@ async def record_usage(request: Request, key: ApiKey = Depends(require_service),
             if needs_pricing([ev.choice]) and ev.path.org not in pricers:
                 pricers[ev.path.org] = Pricer(services.configuration, key.scope, settings,
                                               org_rate_card(services.configuration, key.scope,
-                                                            ev.path.org))
+                                                            ev.path.org), org=ev.path.org)
             charge = (Charge(ev.choice.amount) if ev.choice.amount is not None else
                       pricers[ev.path.org].of(ev.choice, ev.timestamp_ms or now,
                                               f"events[{i}].usage"))

@@ -80,6 +80,10 @@ StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Unmapped accounts or models are errors (exit 2).")
 ]
 LimitOpt = Annotated[int, typer.Option("--limit", help="Rows shown in the table.")]
+JobsOpt = Annotated[
+    int, typer.Option("--jobs", help="Processes: 2 imports the provider files in a worker "
+                      "while the metered side is read (needs --from and --to).")
+]
 
 
 @app.command("openai")
@@ -88,11 +92,11 @@ def openai_command(
     to: ToOpt = None, grain: GrainOpt = "day", by: ByOpt = "org,project,model",
     tolerance: TolOpt = "0.01", abs_tolerance: AbsOpt = "0", output: FormatOpt = "table",
     adjust: AdjustOpt = False, adjustments_path: AdjustmentsOpt = None,
-    strict: StrictOpt = False, limit: LimitOpt = 50,
+    strict: StrictOpt = False, limit: LimitOpt = 50, jobs: JobsOpt = 1,
 ) -> None:
     """OpenAI organization Usage API (completions, images, audio...) and Costs API pages."""
     _run("openai", files, metered, mapping, from_, to, grain, by, tolerance, abs_tolerance,
-         output, adjust, adjustments_path, strict, limit)
+         output, adjust, adjustments_path, strict, limit, jobs)
 
 
 @app.command("anthropic")
@@ -101,11 +105,11 @@ def anthropic_command(
     to: ToOpt = None, grain: GrainOpt = "day", by: ByOpt = "org,project,model",
     tolerance: TolOpt = "0.01", abs_tolerance: AbsOpt = "0", output: FormatOpt = "table",
     adjust: AdjustOpt = False, adjustments_path: AdjustmentsOpt = None,
-    strict: StrictOpt = False, limit: LimitOpt = 50,
+    strict: StrictOpt = False, limit: LimitOpt = 50, jobs: JobsOpt = 1,
 ) -> None:
     """Anthropic Admin API messages usage report and cost report pages."""
     _run("anthropic", files, metered, mapping, from_, to, grain, by, tolerance, abs_tolerance,
-         output, adjust, adjustments_path, strict, limit)
+         output, adjust, adjustments_path, strict, limit, jobs)
 
 
 @app.command("csv")
@@ -114,11 +118,11 @@ def csv_command(
     to: ToOpt = None, grain: GrainOpt = "day", by: ByOpt = "org,project,model",
     tolerance: TolOpt = "0.01", abs_tolerance: AbsOpt = "0", output: FormatOpt = "table",
     adjust: AdjustOpt = False, adjustments_path: AdjustmentsOpt = None,
-    strict: StrictOpt = False, limit: LimitOpt = 50,
+    strict: StrictOpt = False, limit: LimitOpt = 50, jobs: JobsOpt = 1,
 ) -> None:
     """Any other provider's CSV export, columns mapped in the mapping's `csv` section."""
     _run("csv", files, metered, mapping, from_, to, grain, by, tolerance, abs_tolerance,
-         output, adjust, adjustments_path, strict, limit)
+         output, adjust, adjustments_path, strict, limit, jobs)
 
 
 @app.command("vendor")
@@ -153,7 +157,7 @@ def vendor_command(
 def _run(provider: str, files: list[Path], metered: list[Path], mapping_path: Path,
          from_: str | None, to: str | None, grain: str, by: str, tolerance: str,
          abs_tolerance: str, output: str, adjust: bool, adjustments_path: Path | None,
-         strict: bool, limit: int) -> None:
+         strict: bool, limit: int, jobs: int = 1) -> None:
     err = Console(stderr=True, soft_wrap=True)
     try:
         fmt = _format(output)
@@ -176,7 +180,7 @@ def _run(provider: str, files: list[Path], metered: list[Path], mapping_path: Pa
                 provider, inputs, JsonLinesMeteredUsage(sources), mapping, grain=grain_value,
                 tolerance=_tolerance(tolerance, abs_tolerance), from_ms=_time(from_, "--from"),
                 to_ms=_time(to, "--to"), strict=strict,
-                progress=lambda n: bar.advance(task, n),
+                progress=lambda n: bar.advance(task, n), workers=max(1, jobs),
             )
         new = 0
         if adjust and adjustments_path is not None:

@@ -13,7 +13,7 @@ from typing import Literal
 from spendgate.domain.clock import ms_to_rfc3339
 from spendgate.metering.events import CREDITS_METER
 from spendgate.reconcile.errors import ReconcileInputError
-from spendgate.reconcile.grain import Grain, PeriodClock
+from spendgate.reconcile.grain import DAY_MS, HOUR_MS, Grain, PeriodClock
 from spendgate.reconcile.mapping import CreditValue, Resolver
 from spendgate.reconcile.report import (
     STATUSES,
@@ -79,6 +79,10 @@ class ProviderSide:
         seen = self._seen
         targets = self._targets
         meters = self.meters
+        measures = self.measures
+        renames = self.resolver.renames
+        all_totals = self.totals
+        row_counts = self.row_counts
         for row in rows:
             if (row.start_ms, row.end_ms) != self._span:
                 self._enter_span(row)
@@ -95,8 +99,9 @@ class ProviderSide:
             if target is None:
                 target = targets[triple] = self._target(row)
             if len(target) == 3:
-                key: GroupKey | None = GroupKey(period, target[0], target[1], target[2],
-                                                row.meter)
+                # tuple.__new__ skips GroupKey's Python-level __new__: once per row.
+                key: GroupKey | None = tuple.__new__(
+                    GroupKey, (period, target[0], target[1], target[2], row.meter))
             else:
                 key = None
                 if not duplicate:
@@ -117,7 +122,18 @@ class ProviderSide:
                 # Cost is compared per period x org x project x model, across meters.
                 self._fold(key._replace(meter=ANY), {COST: quantities[COST]})
                 quantities = {k: v for k, v in quantities.items() if k != COST}
-            self._fold(key, quantities)
+            if renames:
+                self._fold(key, quantities)
+                continue
+            totals = all_totals.get(key)
+            if totals is None:
+                totals = all_totals[key] = {}
+                row_counts[key] = 0
+            row_counts[key] += 1
+            for name, value in quantities.items():
+                totals[name] = totals.get(name, 0) + value
+                if name not in measures:
+                    measures.add(name)
 
     def detached(self) -> ProviderSide:
         """This side without what only an import needs (row identities, the resolver)."""
@@ -270,6 +286,7 @@ class MeteredSide:
         compare_cost = self.compare_cost
         cost_quantity = self.cost_quantity
         period_of = self.clock.start
+        width = {"day": DAY_MS, "hour": HOUR_MS}.get(self.grain.period)
         by_org, by_project, by_model = self._by_org, self._by_project, self._by_model
         for row in rows:
             self.rows += 1
@@ -281,7 +298,8 @@ class MeteredSide:
             if not in_scope or not (usage or compare_cost):
                 self.out_of_scope += 1
                 continue
-            period = period_of(row.timestamp_ms)
+            ts = row.timestamp_ms
+            period = ts - ts % width if width else period_of(ts)
             org = row.org if by_org else ANY
             project = (row.project or NO_PROJECT) if by_project else ANY
             if not by_model or model is None:

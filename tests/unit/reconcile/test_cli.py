@@ -116,3 +116,12 @@ def test_a_naive_from_time_is_refused() -> None:
                                  "--from", "2025-11-01T00:00:00"])
     assert result.exit_code == EXIT_BAD_INPUT
     assert "time zone" in result.stderr
+
+
+def test_two_jobs_give_the_same_json_report(tmp_path: Path) -> None:
+    args = ["openai", str(_drifted(tmp_path)), *COMMON, "--format", "json",
+            "--from", "2025-11-01", "--to", "2025-11-04"]
+    one = runner.invoke(app, args)
+    two = runner.invoke(app, [*args, "--jobs", "2"])
+    assert two.exit_code == one.exit_code == EXIT_DISCREPANCIES
+    assert json.loads(two.stdout) == json.loads(one.stdout)

@@ -47,7 +47,15 @@ from spendgate.reconcile.report import (
 )
 from spendgate.reconcile.rows import COST, REQUESTS, GroupKey, MeteredRow, ProviderRow
 from spendgate.reconcile.source import InputFile
-from spendgate.reconcile.vendor import VendorTotal, VendorTotals, compare_vendor, sent_totals
+from spendgate.reconcile.vendor import (
+    Invoice,
+    VendorTotal,
+    VendorTotals,
+    compare_vendor,
+    invoice_totals,
+    per_org,
+    sent_totals,
+)
 
 __all__ = [
     "COST",
@@ -65,6 +73,7 @@ __all__ = [
     "GroupKey",
     "InMemoryAdjustmentSink",
     "InputFile",
+    "Invoice",
     "JsonLinesAdjustmentSink",
     "JsonLinesMeteredUsage",
     "MeasureDiff",
@@ -87,8 +96,10 @@ __all__ = [
     "alert",
     "compare_vendor",
     "discrepancy_payload",
+    "invoice_totals",
     "load_mapping",
     "mapping_from_dict",
+    "per_org",
     "read_anthropic",
     "read_csv",
     "read_openai",

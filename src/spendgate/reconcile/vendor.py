@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import NamedTuple, Protocol
 
-from spendgate.domain.money import credits_to_decimal
+from spendgate.domain.money import credits_to_decimal, decimal_to_nano
+from spendgate.errors import InvalidRequest
 from spendgate.reconcile.comparison import ANY, Totals, compare_totals, summarize
 from spendgate.reconcile.grain import Grain
+from spendgate.reconcile.mapping import CreditValue
 from spendgate.reconcile.metered import MeteredUsage
 from spendgate.reconcile.report import Report, Tolerance
 from spendgate.reconcile.rows import GroupKey, Quantity
@@ -44,6 +46,42 @@ def sent_totals(metered: MeteredUsage, from_ms: int, to_ms: int) -> list[VendorT
         credits[key] = credits.get(key, 0) + row.credits_nano
     return [VendorTotal(org, meter, sums[(org, meter)], credits[(org, meter)])
             for org, meter in sorted(sums)]
+
+
+class Invoice(Protocol):
+    """A finalized vendor invoice as the webhooks record it (e.g. signals.InvoiceFinalized)."""
+
+    @property
+    def org(self) -> str: ...
+    @property
+    def total(self) -> Decimal | None: ...  # major currency units
+    @property
+    def currency(self) -> str | None: ...
+
+
+def invoice_totals(invoices: Iterable[Invoice], credit_value: CreditValue) -> list[VendorTotal]:
+    """Invoiced totals per org as credits (meter "*"), to compare with `per_org(sent)`."""
+    nano: dict[str, int] = {}
+    for invoice in invoices:
+        if invoice.total is None:
+            continue
+        if (invoice.currency or "").upper() != credit_value.currency:
+            raise InvalidRequest(
+                f"an invoice of {invoice.org} is in {invoice.currency}, credits are valued in "
+                f"{credit_value.currency}; compare one currency at a time", param="currency",
+            )
+        # Rounded once, here, to whole nano-credits, half to even.
+        credits = decimal_to_nano(invoice.total / credit_value.amount, rounding=ROUND_HALF_EVEN)
+        nano[invoice.org] = nano.get(invoice.org, 0) + credits
+    return [VendorTotal(org, ANY, {}, n) for org, n in sorted(nano.items())]
+
+
+def per_org(totals: Iterable[VendorTotal]) -> list[VendorTotal]:
+    """Totals collapsed over meters (meter "*"): credits summed, quantities dropped."""
+    nano: dict[str, int] = {}
+    for t in totals:
+        nano[t.org] = nano.get(t.org, 0) + (t.credits_nano or 0)
+    return [VendorTotal(org, ANY, {}, n) for org, n in sorted(nano.items())]
 
 
 def compare_vendor(
@@ -86,4 +124,13 @@ def _totals(rows: Iterable[VendorTotal], period_ms: int, *,
     return totals, measures
 
 
-__all__ = ["CREDITS", "VendorTotal", "VendorTotals", "compare_vendor", "sent_totals"]
+__all__ = [
+    "CREDITS",
+    "Invoice",
+    "VendorTotal",
+    "VendorTotals",
+    "compare_vendor",
+    "invoice_totals",
+    "per_org",
+    "sent_totals",
+]

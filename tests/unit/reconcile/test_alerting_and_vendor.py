@@ -86,3 +86,27 @@ def test_vendor_totals_are_compared_per_org_and_meter(events: list[UsageEvent]) 
     assert status[("acme", "video")] == "over"  # Spendgate sent 5 seconds more
     assert status[("globex", "llm")] == "missing_in_provider"
     assert status[("acme", "image")] == "missing_in_provider"
+
+
+def test_finalized_invoices_compare_with_credits_sent_per_org(events: list[UsageEvent]) -> None:
+    from dataclasses import dataclass
+
+    from spendgate.reconcile import CreditValue, invoice_totals, per_org
+
+    @dataclass(frozen=True)
+    class Invoiced:
+        org: str
+        total: Decimal | None
+        currency: str | None
+
+    to_ms = NOV_1 + 3 * 86_400_000
+    sent = {t.org: t for t in per_org(sent_totals(EventsMeteredUsage(events), NOV_1, to_ms))}
+    acme_usd = Decimal(sent["acme"].credits_nano or 0).scaleb(-9) / 100  # 1 credit = $0.01
+    invoices = [Invoiced("acme", acme_usd, "usd"), Invoiced("globex", Decimal("1.00"), "USD"),
+                Invoiced("initech", None, None)]
+    reported = invoice_totals(invoices, CreditValue("USD", Decimal("0.01")))
+    report = compare_vendor("lago", sent.values(), reported, from_ms=NOV_1, to_ms=to_ms,
+                            tolerance=Tolerance(Decimal(0)))
+    status = {g.key.org: g.status for g in report.groups}
+    assert status["acme"] == "matched"
+    assert status["globex"] == "over"  # Spendgate metered more than the $1.00 invoiced

@@ -7,12 +7,13 @@ def test_package_exports_exactly_its_documented_surface() -> None:
     assert sorted(reconcile.__all__) == sorted([
         "COST", "DISCREPANCY_EVENT", "PROVIDERS", "REQUESTS", "AdjustmentSink", "CreditValue",
         "CsvLayout", "DuplicateRow", "EventsMeteredUsage", "FileSummary", "Grain",
-        "GroupComparison", "GroupKey", "InMemoryAdjustmentSink", "InputFile",
+        "GroupComparison", "GroupKey", "InMemoryAdjustmentSink", "InputFile", "Invoice",
         "JsonLinesAdjustmentSink", "JsonLinesMeteredUsage", "MeasureDiff", "MeteredRow",
         "MeteredUsage", "Pricer", "ProviderMapping", "ProviderRow", "ReconcileInputError",
         "ReconcileMetrics", "Report", "Summary", "Tolerance", "UnmappedRows", "VendorTotal",
         "VendorTotals", "WebhookPublisher", "adjustment_id", "adjustments", "alert",
-        "compare_vendor", "discrepancy_payload", "load_mapping", "mapping_from_dict",
+        "compare_vendor", "discrepancy_payload", "invoice_totals", "load_mapping",
+        "mapping_from_dict", "per_org",
         "read_anthropic", "read_csv", "read_openai", "reconcile", "row_of_event", "run_id_of",
         "sent_totals",
     ])

@@ -35,6 +35,7 @@ class Services:
     locator: ReservationLocator
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """A dependency (async on purpose: FastAPI runs sync dependencies in a thread pool)."""
     services: Services = request.app.state.services
     return services

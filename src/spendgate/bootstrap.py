@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
@@ -39,12 +40,18 @@ class Runtime:
     configuration: Configuration
     app: FastAPI
     _stop: threading.Event = field(default_factory=threading.Event)
+    _workers: Any = None
 
-    def start_background(self) -> None:
-        """The ledger's expiry sweeper and the hourly idempotency clean-up."""
+    def start_background(self, *, workers: bool = True) -> None:
+        """The ledger's expiry sweeper, the hourly idempotency clean-up, and (when `workers`
+        and the module is present) `spendgate.workers.Workers`: sink delivery, webhooks."""
         self.ledger.start_sweeper(self.settings.sweeper_interval_s)
         threading.Thread(target=self._prune_loop, daemon=True,
                          name="spendgate-idempotency-prune").start()
+        if workers:
+            self._workers = background_workers(self)
+            if self._workers is not None:
+                self._workers.start()
 
     def _prune_loop(self) -> None:
         while True:
@@ -58,8 +65,25 @@ class Runtime:
 
     def close(self) -> None:
         self._stop.set()
+        if self._workers is not None:
+            self._workers.stop()
         self.ledger.close()
         self.store.close()
+
+
+def background_workers(runtime: Runtime) -> Any:
+    """Sink delivery and webhook loops from `spendgate.workers`, if that module exists; their
+    metrics join the app's registry. The ledger sweeper already runs, so theirs does not."""
+    try:
+        from spendgate.workers import Workers
+    except ImportError as exc:
+        if getattr(exc, "name", None) != "spendgate.workers":
+            # Present but broken: the API still serves; the log says why delivery is off.
+            log.error("background workers unavailable: %s", exc)
+        return None
+    services = runtime.app.state.services
+    return Workers(runtime.store, runtime.ledger, sweep=False,
+                   registry=services.metrics.registry)
 
 
 def open_database(settings: Settings) -> Store:

@@ -53,6 +53,8 @@ def serve(host: Annotated[str, typer.Option(help="Interface to listen on")] = "1
           port: Annotated[int, typer.Option(help="TCP port")] = 8080,
           database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
           log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+          workers: Annotated[bool, typer.Option(
+              help="Also run sink delivery and webhook loops in this process")] = True,
           ) -> None:
     """Run the HTTP API (and the hold-expiry sweeper) until interrupted."""
     import uvicorn
@@ -76,7 +78,7 @@ def serve(host: Annotated[str, typer.Option(help="Interface to listen on")] = "1
     err.print(f"Spendgate listening on http://{host}:{port} "
               f"(database {redact_url(database_url)}); OpenAPI at /openapi.json",
               highlight=False)
-    runtime.start_background()
+    runtime.start_background(workers=workers)
     config = uvicorn.Config(runtime.app, host=host, port=port, log_config=None,
                             access_log=False, log_level=log_level, lifespan="off")
     try:

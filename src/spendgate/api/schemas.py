@@ -48,6 +48,9 @@ def _refuse_constant(name: str) -> Any:
 
 async def read_json(request: Request, *, optional: bool = False) -> Any:
     """The body as exact JSON (fractions as Decimal); `{}` when optional and empty."""
+    declared = request.headers.get("content-length", "0")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:  # refused before reading it
+        raise InvalidRequest(f"the body is larger than {MAX_BODY_BYTES} bytes", param="body")
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
         raise InvalidRequest(f"the body is larger than {MAX_BODY_BYTES} bytes", param="body")

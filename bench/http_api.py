@@ -1,6 +1,9 @@
 """HTTP API: reserve+commit round trips against the framework's floor, on a real server.
 
-    python bench/http.py [--seconds 6] [--connections 16]
+    python bench/http_api.py [--seconds 6] [--connections 16]
+
+(Named http_api.py, not http.py: a bench/http.py would shadow the standard library's `http`
+package for every script in this folder, breaking `python bench/ledger.py`.)
 
 Starts `spendgate serve` (uvicorn, one process, SQLite durable: synchronous=FULL) on a free
 loopback port and drives it from this process with a minimal keep-alive HTTP/1.1 client
@@ -9,7 +12,7 @@ is measured). On the same server, side by side:
 
 (a) floor:   GET /healthz, closed loop (the framework + middleware + uvicorn)
 (b) spend:   POST /v1/reservations then POST /v1/reservations/{id}/commit, closed loop
-(c) paced:   reserve+commit at a fixed 1 000 reserves/s; reserve latency p50/p99
+(c) paced:   reserve+commit at a fixed 1 000 requests/s (500 cycles/s); reserve p50/p99
 
 Throughput is requests per second; the target is (b) >= 50 % of (a), and at 1 000
 requests/s a reserve p99 under 5 ms. The machine's cores are shared by server and client.
@@ -18,23 +21,19 @@ The last line is one JSON object.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
-# This file is named http.py: keep its folder off the path so `import http` finds the stdlib.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent / "src"))
-
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import socket  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from spendgate.stores import open_store  # noqa: E402
 from spendgate.tenancy import Directory  # noqa: E402
@@ -168,7 +167,7 @@ async def drive(port: int, key: str, seconds: float, connections: int, orgs: int
         await closed_loop(conns, 1.0, work)  # warm-up
         floor_n, _ = await closed_loop(conns, seconds, healthz)
         spend_n, spend_lat = await closed_loop(conns, seconds, work)
-        paced_n, paced_lat = await paced(conns[:8], seconds, 1000, work)
+        paced_n, paced_lat = await paced(conns[:8], seconds, 500, work)
     finally:
         for c in conns:
             c.close()
@@ -234,7 +233,7 @@ def main() -> None:
           f"({result['ratio_reserve_commit_over_floor']:.0%} of the floor)  reserve p50 "
           f"{result['closed_loop_reserve_p50_ms']} ms  p99 {result['closed_loop_reserve_p99_ms']}"
           " ms")
-    print(f"{'(c) reserve+commit paced at 1000 res/s':40} {result['paced_requests_per_s']:>8} "
+    print(f"{'(c) reserve+commit paced at 1000 req/s':40} {result['paced_requests_per_s']:>8} "
           f"req/s  reserve p50 {result['paced_reserve_p50_ms']} ms  p99 "
           f"{result['paced_reserve_p99_ms']} ms")
     print(json.dumps(result))

@@ -35,8 +35,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from spendgate.stores import open_store  # noqa: E402
-from spendgate.tenancy import Directory  # noqa: E402
+from spendgate.stores import open_store
+from spendgate.tenancy import Directory
 
 
 class Connection:

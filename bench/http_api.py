@@ -76,6 +76,12 @@ class Connection:
         self.writer.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -150,8 +156,8 @@ def reserve_commit(orgs: int) -> object:
     return work
 
 
-async def drive(port: int, key: str, seconds: float, connections: int, orgs: int
-                ) -> dict[str, object]:
+async def drive(port: int, key: str, seconds: float, connections: int, orgs: int,
+                pid: int) -> dict[str, object]:
     conns = [await Connection.open(port, key) for _ in range(connections)]
     try:
         for i in range(orgs):
@@ -165,8 +171,11 @@ async def drive(port: int, key: str, seconds: float, connections: int, orgs: int
                 assert status in (200, 201), answer
         work = reserve_commit(orgs)
         await closed_loop(conns, 1.0, work)  # warm-up
+        cpu0 = cpu_seconds(pid)
         floor_n, _ = await closed_loop(conns, seconds, healthz)
+        cpu1 = cpu_seconds(pid)
         spend_n, spend_lat = await closed_loop(conns, seconds, work)
+        cpu2 = cpu_seconds(pid)
         paced_n, paced_lat = await paced(conns[:8], seconds, 500, work)
     finally:
         for c in conns:
@@ -184,6 +193,8 @@ async def drive(port: int, key: str, seconds: float, connections: int, orgs: int
         "paced_requests_per_s": round(paced_n / seconds),
         "paced_reserve_p50_ms": round(statistics.median(paced_lat), 3),
         "paced_reserve_p99_ms": round(percentile(paced_lat, 0.99), 3),
+        "server_cpu_us_per_healthz": round((cpu1 - cpu0) / max(floor_n, 1) * 1e6),
+        "server_cpu_us_per_reserve_or_commit": round((cpu2 - cpu1) / max(spend_n, 1) * 1e6),
         "connections": connections,
         "orgs": orgs,
         "seconds_per_phase": seconds,
@@ -196,6 +207,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--orgs", type=int, default=4)
     parser.add_argument("--log-level", default="info")
+    parser.add_argument("--no-workers", action="store_true",
+                        help="serve without the sink/webhook background loops")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -208,7 +221,8 @@ def main() -> None:
         log = open(Path(tmp) / "serve.log", "wb")  # noqa: SIM115
         server = subprocess.Popen(
             [str(Path(sys.executable).with_name("spendgate")), "serve", "--port", str(port),
-             "--database-url", url, "--log-level", args.log_level],
+             "--database-url", url, "--log-level", args.log_level,
+             *(["--no-workers"] if args.no_workers else [])],
             stdout=log, stderr=subprocess.STDOUT,
             env={**os.environ, "SPENDGATE_RATE_LIMIT_PER_S": "0"})
         try:
@@ -221,7 +235,8 @@ def main() -> None:
                     if server.poll() is not None or time.monotonic() > deadline:
                         raise SystemExit("the server did not start") from None
                     time.sleep(0.05)
-            result = asyncio.run(drive(port, key, args.seconds, args.connections, args.orgs))
+            result = asyncio.run(drive(port, key, args.seconds, args.connections, args.orgs,
+                                       server.pid))
         finally:
             server.terminate()
             server.wait(timeout=15)

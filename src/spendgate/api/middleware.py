@@ -6,10 +6,11 @@ every call stays in the microseconds.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
+import secrets
 import time
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,6 +23,10 @@ log = logging.getLogger("spendgate.api")
 access = logging.getLogger("spendgate.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Request ids: a random per-process prefix and a counter. Unique across processes and cheap
+# (reading the OS's randomness on every request costs more than the rest of a probe).
+_PREFIX = secrets.token_hex(8)
+_COUNTER = itertools.count(1)
 
 
 class RequestMiddleware:
@@ -34,7 +39,7 @@ class RequestMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = _incoming_id(scope) or f"req_{uuid.uuid4().hex}"
+        request_id = _incoming_id(scope) or f"req_{_PREFIX}{next(_COUNTER):012x}"
         token = request_id_var.set(request_id)
         header = (b"x-request-id", request_id.encode())
         status = 500

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from spendgate.api import render, schemas
-from spendgate.api.auth import require_read, require_service
+from spendgate.api.auth import authenticate
 from spendgate.api.charges import Pricer, needs_pricing, org_rate_card
-from spendgate.api.context import Services, get_services
+from spendgate.api.context import Services
 from spendgate.api.idempotency import ledger_idem
 from spendgate.api.openapi import body_doc, document
 from spendgate.api.responses import json_response
@@ -17,9 +17,15 @@ from spendgate.domain.hierarchy import Scope
 from spendgate.domain.ids import check_id
 from spendgate.domain.reservations import Charge
 from spendgate.ledger.commands import Commit, CommitItem, ItemRequest, Release, Reserve
-from spendgate.tenancy import ApiKey, EnvSettings
+from spendgate.tenancy import ApiKey, EnvSettings, Role
 
 router = APIRouter(tags=["reservations"])
+
+
+async def _caller(request: Request, role: Role) -> tuple[Services, ApiKey]:
+    """Services and the authenticated key, without FastAPI's per-request dependency solving
+    (these are the hottest routes)."""
+    return request.app.state.services, await authenticate(request, role)
 
 
 async def _settings(services: Services, scope: Scope) -> EnvSettings:
@@ -47,8 +53,8 @@ async def _org_of(services: Services, scope: Scope, reservation_id: str) -> str:
 @router.post("/v1/reservations",
              **document("create reservation", "Hold credits for work about to start",
                         body_doc("ReserveRequest"), "Reservation"))
-async def create_reservation(request: Request, key: ApiKey = Depends(require_service),
-                             services: Services = Depends(get_services)) -> Response:
+async def create_reservation(request: Request) -> Response:
+    services, key = await _caller(request, Role.SERVICE)
     body = schemas.obj(await schemas.read_json(request))
     spec = schemas.reserve(body)
     settings = await _settings(services, key.scope)
@@ -71,9 +77,8 @@ async def create_reservation(request: Request, key: ApiKey = Depends(require_ser
 @router.post("/v1/reservations/{reservation_id}/commit",
              **document("commit reservation", "Record what the work really used; items not "
                         "named are released", body_doc("CommitRequest"), "Reservation"))
-async def commit_reservation(reservation_id: str, request: Request,
-                             key: ApiKey = Depends(require_service),
-                             services: Services = Depends(get_services)) -> Response:
+async def commit_reservation(reservation_id: str, request: Request) -> Response:
+    services, key = await _caller(request, Role.SERVICE)
     check_id(reservation_id, "reservation_id")
     body = schemas.obj(await schemas.read_json(request))
     spec = schemas.commit(body)
@@ -99,9 +104,8 @@ async def commit_reservation(reservation_id: str, request: Request,
 @router.post("/v1/reservations/{reservation_id}/release",
              **document("release reservation", "Return a hold unused", body_doc(
                  "ReleaseRequest", required=False), "Reservation"))
-async def release_reservation(reservation_id: str, request: Request,
-                              key: ApiKey = Depends(require_service),
-                              services: Services = Depends(get_services)) -> Response:
+async def release_reservation(reservation_id: str, request: Request) -> Response:
+    services, key = await _caller(request, Role.SERVICE)
     check_id(reservation_id, "reservation_id")
     body = schemas.obj(await schemas.read_json(request, optional=True))
     schemas.only(body, ())
@@ -113,8 +117,8 @@ async def release_reservation(reservation_id: str, request: Request,
 @router.get("/v1/reservations/{reservation_id}",
             **document("get reservation", "Read a reservation (expiry applied on read)", None,
                        "Reservation"))
-async def get_reservation(reservation_id: str, key: ApiKey = Depends(require_read),
-                          services: Services = Depends(get_services)) -> Response:
+async def get_reservation(reservation_id: str, request: Request) -> Response:
+    services, key = await _caller(request, Role.READ)
     check_id(reservation_id, "reservation_id")
     res = await run_in_threadpool(services.ledger.get_reservation, key.scope, reservation_id)
     return json_response(render.reservation(res))

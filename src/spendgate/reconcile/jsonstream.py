@@ -140,21 +140,25 @@ def iter_buckets(
     except orjson.JSONDecodeError:
         page = None
     if isinstance(page, dict):
-        yield from _json_lines(stream, name, progress, first, page)
+        pages = _json_lines(stream, name, progress, first, page)
     else:
-        yield from _incremental(_Reader(stream, name, progress, first), name)
+        pages = _incremental(_Reader(stream, name, progress, first), name)
+    del first, page  # the generator owns them now; one page in memory at a time
+    yield from pages
 
 
 def _json_lines(stream: IO[bytes], name: str, progress: Callable[[int], None] | None,
-                first: bytes, page: dict[str, Any]) -> Iterator[Bucket]:
+                first: bytes, page: dict[str, Any] | None) -> Iterator[Bucket]:
     number = 1
     line = first
-    while True:
+    while page is not None:
         data = page.get("data")
         if not isinstance(data, list):
             raise ReconcileInputError(name, f"line {number}", f"page {number} has no data list")
-        for i, bucket in enumerate(data, 1):
-            yield Bucket(number, i, number, bucket, partial(_reread, line, i))
+        for i in range(len(data)):
+            yield Bucket(number, i + 1, number, data[i], partial(_reread, line, i + 1))
+        # Let this page go before the next is parsed: one page in memory at a time.
+        data = page = None
         while True:
             line = stream.readline()
             if not line:
@@ -165,11 +169,12 @@ def _json_lines(stream: IO[bytes], name: str, progress: Callable[[int], None] | 
             if line.strip():
                 break
         try:
-            page = orjson.loads(line)
+            parsed = orjson.loads(line)
         except orjson.JSONDecodeError:
-            page = _exact_line(line, name, number)
-        if not isinstance(page, dict):
+            parsed = _exact_line(line, name, number)
+        if not isinstance(parsed, dict):
             raise ReconcileInputError(name, f"line {number}", "expected a page object")
+        page = parsed
 
 
 def _exact_line(line: bytes, name: str, number: int) -> Any:

@@ -60,7 +60,9 @@ def read_openai(
                 rows = _bucket(bucket.value, name, where)
             except InexactNumber:
                 rows = _bucket(bucket.exact(), name, where)
+            del bucket  # one bucket in memory at a time
             yield from rows
+            del rows
 
 
 def _bucket(value: Any, name: str, where: str) -> list[ProviderRow]:

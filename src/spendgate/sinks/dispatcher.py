@@ -120,6 +120,10 @@ class Dispatcher:
             self._sinks[sink.name] = sink
             self._tallies.setdefault(sink.name, _Tally())
 
+    def sink_names(self) -> list[str]:
+        with self._lock:
+            return list(self._sinks)
+
     def remove_sink(self, name: str) -> Sink | None:
         with self._lock:
             return self._sinks.pop(name, None)

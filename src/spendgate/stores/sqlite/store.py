@@ -26,6 +26,7 @@ class SqliteStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._writer = threading.RLock()
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
 
@@ -47,14 +48,17 @@ class SqliteStore:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlSession]:
+        # Writers of this process queue on a lock instead of SQLite's busy handler, which
+        # sleep-polls; writers in other processes still meet at BEGIN IMMEDIATE.
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield SqlSession(conn, SQLITE)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._writer:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqlSession(conn, SQLITE)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[SqlSession]:

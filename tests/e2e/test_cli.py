@@ -1,10 +1,32 @@
-"""The CLI: tenants, keys (only the key on stdout), verify, and clear messages."""
+"""The CLI: tenants, keys (only the key on stdout), verify, and clear messages.
+
+In-process through Typer's runner (fast); the real-process path is covered by
+test_server_process.py, which creates its key with the installed `spendgate` script.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.server import cli
+from typer.testing import CliRunner
+
+from spendgate.cli import app
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args: str, database_url: str, check: bool = True) -> Ran:
+    result = CliRunner().invoke(app, [*args, "--database-url", database_url])
+    ran = Ran(result.exit_code, result.stdout, result.stderr)
+    if check:
+        assert ran.returncode == 0, (args, ran)
+    return ran
 
 
 def test_keys_create_prints_only_the_key_and_it_authenticates(tmp_path: Path) -> None:
@@ -54,3 +76,13 @@ def test_migrate_is_idempotent(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     assert "Applied" in cli("migrate", database_url=url).stderr
     assert "up to date" in cli("migrate", database_url=url).stderr
+
+
+def test_reconcile_and_demo_are_mounted() -> None:
+    runner = CliRunner()
+    top = runner.invoke(app, ["--help"])
+    assert top.exit_code == 0
+    for command in ("serve", "migrate", "tenants", "keys", "verify", "demo", "reconcile"):
+        assert command in top.stdout
+    assert runner.invoke(app, ["reconcile", "--help"]).exit_code == 0
+    assert runner.invoke(app, ["demo", "--help"]).exit_code == 0

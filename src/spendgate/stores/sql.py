@@ -189,6 +189,10 @@ class SqlSession:
             [(s.tenant, s.env, ev.id, ev.org, ev.project or "", ev.user or "", ev.meter,
               ev.timestamp_ms, now_ms, ev.credits_nano, dumps(ev.to_dict()))
              for ev in ch.events])
+        if ch.events:
+            from spendgate.metering.rollups import UPSERT, rollup_rows
+
+            self.many(self.d.sql(UPSERT), rollup_rows(ch.events))
         self.many(self.d.sql(
             "INSERT INTO outbox (tenant, env, sink, event_id, payload, state, attempts, "
             "next_attempt_ms, created_ms) VALUES (?,?,?,?,?,'pending',0,?,?)"),

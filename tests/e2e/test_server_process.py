@@ -65,3 +65,36 @@ def test_serve_refuses_an_unreachable_database_with_advice(tmp_path: Path) -> No
     result = cli("serve", "--port", "1", database_url="mysql://nowhere", check=False)
     assert result.returncode == 2
     assert "sqlite:///" in result.stderr
+
+
+def test_two_replicas_over_one_postgres_share_idempotency_and_state(
+        pg_url: str, tmp_path: Path) -> None:
+    cli("tenants", "create", "acme-co", database_url=pg_url)
+    key = cli("keys", "create", "--tenant", "acme-co", "--env", "live", "--role", "admin",
+              database_url=pg_url)
+    with serve(pg_url, tmp_path / "a.log") as a, serve(pg_url, tmp_path / "b.log") as b:
+        auth = {"Authorization": f"Bearer {key.stdout.strip()}"}
+        ha = httpx.Client(base_url=a.url, headers=auth, timeout=10)
+        hb = httpx.Client(base_url=b.url, headers=auth, timeout=10)
+        assert ha.put("/v1/orgs/acme", json={}).status_code == 201
+        assert hb.post("/v1/orgs/acme/grants", json={"amount": "10"}).status_code == 201
+        body = {"org": "acme", "items": [{"ref": "a", "amount": "4"}]}
+
+        def reserve(i: int) -> httpx.Response:
+            return (ha if i % 2 else hb).post("/v1/reservations", json=body,
+                                              headers={"Idempotency-Key": "both"})
+
+        with ThreadPoolExecutor(10) as pool:
+            answers = list(pool.map(reserve, range(10)))
+        assert {r.status_code for r in answers} == {200}
+        assert len({r.text for r in answers}) == 1
+        res = answers[0].json()
+        assert ha.get("/v1/orgs/acme/balance").json()["held"] == "4.000000000"
+        # Committed through the replica that may not have seen the reserve.
+        committed = hb.post(f"/v1/reservations/{res['id']}/commit",
+                            json={"items": [{"ref": "a", "amount": "3"}]})
+        assert committed.json()["status"] == "committed"
+        again = ha.post(f"/v1/reservations/{res['id']}/commit",
+                        json={"items": [{"ref": "a", "amount": "3"}]})
+        assert again.status_code == 409
+        assert hb.get("/v1/orgs/acme/balance").json()["spent"] == "3.000000000"

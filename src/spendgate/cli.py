@@ -49,10 +49,12 @@ def _settings(database_url: str, **overrides: Any) -> Settings:
 
 
 @app.command()
-def serve(host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="TCP port")] = 8080,
+def serve(host: Annotated[str, typer.Option(help="Interface to listen on",
+                                            envvar="SPENDGATE_HOST")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="TCP port", envvar="SPENDGATE_PORT")] = 8080,
           database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
-          log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+          log_level: Annotated[str, typer.Option(help="debug, info, warning, error",
+                                                 envvar="SPENDGATE_LOG_LEVEL")] = "info",
           workers: Annotated[bool, typer.Option(
               help="Also run sink delivery and webhook loops in this process")] = True,
           ) -> None:

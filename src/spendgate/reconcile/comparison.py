@@ -1,6 +1,6 @@
 """Aggregate both sides to the grain and compare them, group by group.
 
-Both sides reduce to `GroupKey -> {measure: quantity}`. Memory is O(groups) plus a 16-byte
+Both sides reduce to `GroupKey -> {measure: quantity}`. Memory is O(groups) plus a 64-bit
 identity per distinct provider row (to find duplicates); the rows themselves stream through.
 """
 

@@ -25,7 +25,7 @@ class ProviderRow(NamedTuple):
     file: str
     where: str  # the bucket (or CSV line), e.g. "line 12, page 1, bucket 3"
     result: int  # the result's number in its bucket; 0 when `where` says it all
-    key: int  # identity within a run: provider, bucket, grouping fields (128-bit hash)
+    key: int  # identity within a run: kind, bucket, grouping fields (64-bit hash)
     start_ms: int
     end_ms: int
     account: str | None  # provider project id / workspace id

@@ -316,15 +316,17 @@ class MeteredSide:
                 totals = cell.totals
                 if measures is None:
                     for name, value in quantities.items():
-                        totals[name] = totals.get(name, 0) + value
+                        if name != REQUESTS:
+                            totals[name] = totals.get(name, 0) + value
                 else:
                     for name in measures:
                         wanted = quantities.get(name)
                         if wanted is not None:
                             totals[name] = totals.get(name, 0) + wanted
                 if count_requests:
-                    totals[REQUESTS] = totals.get(REQUESTS, 0) + quantities.get(REQUESTS,
-                                                                                row.events)
+                    # Usage events count one request each; adjustments carry theirs.
+                    totals[REQUESTS] = (totals.get(REQUESTS, 0) + row.events
+                                        + quantities.get(REQUESTS, 0))
             if compare_cost:
                 key = (period, org, project, model, ANY)
                 cell = cells.get(key)

@@ -110,3 +110,16 @@ def test_the_json_lines_journal_appends_only_new_events_and_feeds_the_metered_si
     written = UsageEvent.from_dict(json.loads(journal.read_text().splitlines()[0]))
     assert written.kind == "adjustment"
     assert all(isinstance(q, Decimal) for q in written.quantities.values())
+
+
+def test_adjustments_fed_back_match_with_a_worker_process_too(
+    mapping: ProviderMapping, events: list[UsageEvent], tmp_path: Path
+) -> None:
+    files = _drifted(tmp_path)
+    nov_1, nov_4 = 1_761_955_200_000, 1_762_214_400_000
+    first = reconcile("openai", files, EventsMeteredUsage(events), mapping, from_ms=nov_1,
+                      to_ms=nov_4)
+    made = adjustments(first, tenant="acme-tenant", env="live")
+    again = reconcile("openai", files, EventsMeteredUsage([*events, *made]), mapping,
+                      from_ms=nov_1, to_ms=nov_4, workers=2)
+    assert again.ok, [g.to_dict() for g in again.discrepancies()]

@@ -154,3 +154,17 @@ def test_invalid_json_in_the_middle_is_a_syntax_error_not_truncation() -> None:
     doc = io.BytesIO(b'{"data": [{"a": 1,}]}')
     with pytest.raises(ReconcileInputError, match="invalid JSON"):
         list(jsonstream.iter_buckets(doc, "x.json"))
+
+
+def test_csv_naive_times_and_cost_without_currency_are_refused(
+    mapping: ProviderMapping,
+) -> None:
+    assert mapping.csv is not None
+    header = b"date,project,model,resolution,duration_seconds,generations,cost,currency\n"
+    naive = header + b"2025-11-01T10:00:00,studio-team,gen4_turbo,720p,25,5,1.25,USD\n"
+    with pytest.raises(ReconcileInputError, match="no time zone") as caught:
+        list(read_csv(InputFile.from_bytes("video.csv", naive), mapping.csv))
+    assert caught.value.row == "line 2"
+    unknown = header + b"2025-11-01,studio-team,gen4_turbo,720p,25,5,1.25,XXX\n"
+    with pytest.raises(ReconcileInputError, match="unsupported currency"):
+        list(read_csv(InputFile.from_bytes("video.csv", unknown), mapping.csv))

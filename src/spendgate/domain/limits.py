@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from spendgate.domain.hierarchy import NodePath
 
@@ -15,17 +16,25 @@ CREDITS = "credits"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+DAY_MS = 86_400_000
+
+
 def window_start(window: str, now_ms: int) -> int:
     """Start of the UTC window holding now: midnight, Monday midnight, the 1st, or 0."""
     if window == "lifetime":
         return 0
-    now = _EPOCH + timedelta(milliseconds=now_ms)
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    day = now_ms // DAY_MS
+    if window == "day":
+        return day * DAY_MS
     if window == "week":
-        day -= timedelta(days=day.weekday())
-    elif window == "month":
-        day = day.replace(day=1)
-    return (day - _EPOCH) // timedelta(milliseconds=1)
+        return (day - (day + 3) % 7) * DAY_MS  # 1970-01-01 was a Thursday
+    return _month_start(day)
+
+
+@lru_cache(maxsize=64)
+def _month_start(day: int) -> int:
+    first = (_EPOCH + timedelta(days=day)).replace(day=1)
+    return (first - _EPOCH) // timedelta(milliseconds=1)
 
 
 @dataclass(slots=True)

@@ -244,6 +244,8 @@ class Book:
             lim = self.limits.get(lid)
             if lim is None or lim.amount <= 0:
                 continue
+            if not lim.thresholds and (lim.used <= lim.amount or "exceeded" in lim.fired):
+                continue  # nothing this limit could announce
             consumed = lim.used_now(now_ms) + lim.held
             p = lim.path
             marks = [f for f in lim.fired if f != "exceeded"]

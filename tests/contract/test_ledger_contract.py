@@ -317,3 +317,25 @@ def test_commit_writes_one_usage_event_per_committed_item(ledger: Ledger) -> Non
     with ledger.store.read() as tx:
         rows = tx.all("SELECT event_id, meter, credits FROM usage_events")
     assert rows == [(f"{res.id}.0", "llm", c("0.5"))]
+
+
+def test_a_negative_adjustment_gives_credits_back_overdraft_first(ledger: Ledger) -> None:
+    ledger.put_limit(S, PutLimit("day", ANA, "credits", c("100"), "day", "hard"))
+    ledger.record_usage(S, RecordUsage("acme", (DirectUsage("u1", ANA, Charge(c("12"))),)))
+    assert ledger.balance(S, "acme").debt == c("2")
+    ledger.record_usage(S, RecordUsage("acme", (
+        DirectUsage("adj-1", ANA, Charge(c("-3")), kind="adjustment"),)))
+    bal = ledger.balance(S, "acme")
+    assert (bal.debt, bal.spent, bal.available) == (0, c("9"), c("1"))
+    [status] = ledger.status(S, ANA)
+    assert status.used == c("9")
+
+
+def test_a_refund_beyond_what_was_spent_is_refused_and_changes_nothing(ledger: Ledger) -> None:
+    ledger.record_usage(S, RecordUsage("acme", (DirectUsage("u1", ANA, Charge(c("1"))),)))
+    with pytest.raises(InvalidRequest):
+        ledger.record_usage(S, RecordUsage("acme", (
+            DirectUsage("adj-2", ANA, Charge(c("-5")), kind="adjustment"),)))
+    with pytest.raises(InvalidRequest):
+        ledger.record_usage(S, RecordUsage("acme", (DirectUsage("u2", ANA, Charge(c("-1"))),)))
+    assert ledger.balance(S, "acme").spent == c("1")

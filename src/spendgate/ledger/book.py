@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any, Protocol
 
 from spendgate.domain.hierarchy import ACTIVE, STATUSES, Level, Node, NodePath, Scope
@@ -183,7 +184,7 @@ class Book:
 
     def _journal(self, now_ms: int, kind: str, ref: str, postings: Iterable[Posting]) -> None:
         kept = tuple(p for p in postings if p[1] != 0)
-        if not kept:
+        if not kept and kind != "adjustment":  # an adjustment is recorded even at zero credits
             return
         self.journal_seq += 1
         self.changes.entries.append(Entry(self.journal_seq, now_ms, kind, ref, kept))
@@ -461,15 +462,41 @@ class Book:
     # ---- settlement -----------------------------------------------------------------
 
     def _spend_postings(self, path: NodePath, charge: Charge, now_ms: int) -> list[Posting]:
-        burns, unpaid = plan_burn(self.grants.values(), charge.credits, now_ms)
-        postings = [(grant_consumed_account(b.grant_id), b.amount) for b in burns]
-        if unpaid:
-            postings.append((WALLET_DEBT, unpaid))
+        if charge.credits >= 0:
+            burns, unpaid = plan_burn(self.grants.values(), charge.credits, now_ms)
+            postings = [(grant_consumed_account(b.grant_id), b.amount) for b in burns]
+            if unpaid:
+                postings.append((WALLET_DEBT, unpaid))
+        else:
+            postings = self._refund_postings(-charge.credits)
         for lim in self.limits_on(path):
             need = lim.needed(charge.credits, charge.quantities)
-            if need > 0:
+            if need < 0:  # a downward adjustment never takes a counter below zero
+                need = max(need, -lim.used_now(now_ms))
+            if need != 0:
                 ws = window_start(lim.window, now_ms)
                 postings.append((limit_used_account(lim.id, ws), need))
+        return postings
+
+    def refundable(self) -> int:
+        return self.wallet_debt + sum(g.consumed for g in self.grants.values())
+
+    def _refund_postings(self, amount: int) -> list[Posting]:
+        """Credits given back: overdraft first, then grants in reverse burn order."""
+        postings: list[Posting] = []
+        debt = min(amount, self.wallet_debt)
+        if debt:
+            postings.append((WALLET_DEBT, -debt))
+        left = amount - debt
+        for grant in sorted(self.grants.values(), key=Grant.burn_key, reverse=True):
+            if left == 0:
+                break
+            take = min(left, grant.consumed)
+            if take:
+                postings.append((grant_consumed_account(grant.id), -take))
+                left -= take
+        if left:  # callers check refundable() first; this is a programming error
+            raise AssertionError("refund exceeds what was spent")
         return postings
 
     def _record(self, src: BookSource, event: UsageEvent) -> None:
@@ -485,11 +512,14 @@ class Book:
         dimensions = {k: v for k, v in usage.items() if k != "meter" and isinstance(v, str)}
         from spendgate.domain.money import parse_quantity
 
+        if kind == "adjustment":  # signed: it moves metered numbers up or down
+            exact = {k: Decimal(str(v)) for k, v in quantities.items()}
+        else:
+            exact = {k: parse_quantity(v, field=k) for k, v in quantities.items()}
         return UsageEvent(
             id=event_id, tenant=self.scope.tenant, env=self.scope.env, org=path.org,
             project=path.project or None, user=path.user or None, meter=meter,
-            timestamp_ms=ts_ms, credits_nano=charge.credits,
-            quantities={k: parse_quantity(v, field=k) for k, v in quantities.items()},
+            timestamp_ms=ts_ms, credits_nano=charge.credits, quantities=exact,
             dimensions=dimensions, rate_card=charge.rate_card,
             rate_card_version=charge.rate_card_version, reservation_id=res_id, kind=kind,
         )
@@ -580,10 +610,18 @@ class Book:
         known = src.existing_events(self.scope, ids)
         known.update(e.id for e in self.changes.events if e.id in set(ids))
         fresh: list[tuple[DirectUsage, UsageEvent]] = []
+        net = 0
         for ev in cmd.events:
             if ev.id in known:
                 continue
+            if ev.charge.credits < 0 and ev.kind != "adjustment":
+                raise InvalidRequest("only adjustments may carry negative credits",
+                                     param="amount")
             known.add(ev.id)
+            net += ev.charge.credits
+            if net < -self.refundable():
+                raise InvalidRequest(f"adjustment {ev.id} gives back more credits than the org "
+                                     "ever spent", param="amount")
             ts = ev.timestamp_ms if ev.timestamp_ms is not None else now_ms
             fresh.append((ev, self._event(ev.id, ev.path, ev.charge, ts, None, ev.kind)))
         for ev, event in fresh:  # all built first: a bad event changes nothing

@@ -169,7 +169,7 @@ def test_limits_block_admission_and_status_reports_every_limit_on_the_path(api: 
         ("ana-daily", "2.000000000", "1.000000000")]
     listed = api.ok("GET", "/v1/limits?org=acme-org&project=studio&user=ana")
     assert [x["id"] for x in listed["data"]] == ["ana-daily"]
-    one = api.ok("GET", "/v1/limits/ana-daily", who="acme-live-read")
+    one = api.ok("GET", "/v1/limits?org=acme-org", who="acme-live-read")["data"][0]
     assert (one["used"], one["held"], one["amount"]) == ("0.000000000", "2.000000000",
                                                          "3.000000000")
 

@@ -42,7 +42,6 @@ def _calls(res_id: str, missing: bool) -> list[tuple[str, str, object]]:
         ("POST", f"/v1/orgs/{org}/grants", {"amount": "1"}),
         ("GET", f"/v1/orgs/{org}/balance", None),
         ("GET", f"/v1/limits?org={org}", None),
-        ("GET", "/v1/limits/" + ("ghost-cap" if missing else "acme-cap"), None),
         ("PUT", "/v1/limits/x-cap", {"org": org, "meter": "credits", "amount": "1",
                                      "window": "day"}),
         ("POST", "/v1/reservations", {"org": org, "items": [{"ref": "a", "amount": "1"}]}),
@@ -79,8 +78,7 @@ def test_every_route_answers_an_outsider_exactly_as_for_a_missing_resource(
         # The message only echoes the ids the caller sent: swapped, it is the ghost's message.
         mine = theirs.json()["error"]["message"]
         for real, fake in ((res_id, "res_00000000000000000000000000000000"),
-                           ("acme-org", "ghost-org"), ("acme-card", "ghost-card"),
-                           ("acme-cap", "ghost-cap")):
+                           ("acme-org", "ghost-org"), ("acme-card", "ghost-card")):
             mine = mine.replace(real, fake)
         assert mine == ghost.json()["error"]["message"], f"{method} {path}"
     assert api.ok("GET", "/v1/orgs/acme-org/balance") == before

@@ -15,7 +15,7 @@ from spendgate.api.pagination import page, page_request, slice_after
 from spendgate.api.responses import json_response
 from spendgate.domain.hierarchy import NodePath
 from spendgate.domain.ids import check_id
-from spendgate.errors import InvalidRequest, NotFound
+from spendgate.errors import InvalidRequest
 from spendgate.tenancy import ApiKey
 
 router = APIRouter(tags=["limits"])
@@ -58,18 +58,6 @@ async def list_limits(org: str | None = None, project: str | None = None,
     window = slice_after(limits, req, lambda lim: lim.id)  # type: ignore[attr-defined]
     return json_response(page(window, req, lambda lim: lim.id,  # type: ignore[attr-defined]
                               render.limit))  # type: ignore[arg-type]
-
-
-@router.get("/v1/limits/{limit_id}",
-            **document("get limit", "Read one limit with its counters", None, "Limit"))
-async def get_limit(limit_id: str, key: ApiKey = Depends(require_read),
-                    services: Services = Depends(get_services)) -> Response:
-    check_id(limit_id, "limit_id")
-    found = [lim for lim in await run_in_threadpool(services.ledger.limits, key.scope)
-             if lim.id == limit_id]
-    if not found:
-        raise NotFound("limit", limit_id)
-    return json_response(render.limit(found[0]))
 
 
 async def _status(services: Services, key: ApiKey, path: NodePath) -> Response:

@@ -52,7 +52,13 @@ app = typer.Typer(
 Files = Annotated[list[Path], typer.Argument(help="Provider export files (JSON pages, JSONL).")]
 Metered = Annotated[
     list[Path],
-    typer.Option("--metered", help="JSON Lines of Spendgate usage events (repeatable)."),
+    typer.Option("--metered", help="JSON Lines of Spendgate usage events (repeatable); "
+                 "without it, the usage events in the database are compared."),
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="SPENDGATE_DATABASE_URL",
+                 help="The store to read metered usage from (default sqlite:///./spendgate.db)."),
 ]
 MappingOpt = Annotated[Path, typer.Option("--mapping", help="YAML/JSON mapping file.")]
 FromOpt = Annotated[
@@ -88,41 +94,44 @@ JobsOpt = Annotated[
 
 @app.command("openai")
 def openai_command(
-    files: Files, metered: Metered, mapping: MappingOpt, from_: FromOpt = None,
-    to: ToOpt = None, grain: GrainOpt = "day", by: ByOpt = "org,project,model",
+    files: Files, mapping: MappingOpt, metered: Metered = [], from_: FromOpt = None,  # noqa: B006
+    database_url: DbOpt = None, to: ToOpt = None, grain: GrainOpt = "day",
+    by: ByOpt = "org,project,model",
     tolerance: TolOpt = "0.01", abs_tolerance: AbsOpt = "0", output: FormatOpt = "table",
     adjust: AdjustOpt = False, adjustments_path: AdjustmentsOpt = None,
     strict: StrictOpt = False, limit: LimitOpt = 50, jobs: JobsOpt = 1,
 ) -> None:
     """OpenAI organization Usage API (completions, images, audio...) and Costs API pages."""
     _run("openai", files, metered, mapping, from_, to, grain, by, tolerance, abs_tolerance,
-         output, adjust, adjustments_path, strict, limit, jobs)
+         output, adjust, adjustments_path, strict, limit, jobs, database_url)
 
 
 @app.command("anthropic")
 def anthropic_command(
-    files: Files, metered: Metered, mapping: MappingOpt, from_: FromOpt = None,
-    to: ToOpt = None, grain: GrainOpt = "day", by: ByOpt = "org,project,model",
+    files: Files, mapping: MappingOpt, metered: Metered = [], from_: FromOpt = None,  # noqa: B006
+    database_url: DbOpt = None, to: ToOpt = None, grain: GrainOpt = "day",
+    by: ByOpt = "org,project,model",
     tolerance: TolOpt = "0.01", abs_tolerance: AbsOpt = "0", output: FormatOpt = "table",
     adjust: AdjustOpt = False, adjustments_path: AdjustmentsOpt = None,
     strict: StrictOpt = False, limit: LimitOpt = 50, jobs: JobsOpt = 1,
 ) -> None:
     """Anthropic Admin API messages usage report and cost report pages."""
     _run("anthropic", files, metered, mapping, from_, to, grain, by, tolerance, abs_tolerance,
-         output, adjust, adjustments_path, strict, limit, jobs)
+         output, adjust, adjustments_path, strict, limit, jobs, database_url)
 
 
 @app.command("csv")
 def csv_command(
-    files: Files, metered: Metered, mapping: MappingOpt, from_: FromOpt = None,
-    to: ToOpt = None, grain: GrainOpt = "day", by: ByOpt = "org,project,model",
+    files: Files, mapping: MappingOpt, metered: Metered = [], from_: FromOpt = None,  # noqa: B006
+    database_url: DbOpt = None, to: ToOpt = None, grain: GrainOpt = "day",
+    by: ByOpt = "org,project,model",
     tolerance: TolOpt = "0.01", abs_tolerance: AbsOpt = "0", output: FormatOpt = "table",
     adjust: AdjustOpt = False, adjustments_path: AdjustmentsOpt = None,
     strict: StrictOpt = False, limit: LimitOpt = 50, jobs: JobsOpt = 1,
 ) -> None:
     """Any other provider's CSV export, columns mapped in the mapping's `csv` section."""
     _run("csv", files, metered, mapping, from_, to, grain, by, tolerance, abs_tolerance,
-         output, adjust, adjustments_path, strict, limit, jobs)
+         output, adjust, adjustments_path, strict, limit, jobs, database_url)
 
 
 @app.command("vendor")
@@ -157,17 +166,20 @@ def vendor_command(
 def _run(provider: str, files: list[Path], metered: list[Path], mapping_path: Path,
          from_: str | None, to: str | None, grain: str, by: str, tolerance: str,
          abs_tolerance: str, output: str, adjust: bool, adjustments_path: Path | None,
-         strict: bool, limit: int, jobs: int = 1) -> None:
+         strict: bool, limit: int, jobs: int = 1, database_url: str | None = None) -> None:
     err = Console(stderr=True, soft_wrap=True)
     try:
         fmt = _format(output)
         mapping = load_mapping(mapping_path)
-        if adjust and adjustments_path is None:
-            raise ReconcileInputError("--adjust", None, "needs --adjustments PATH (the journal)")
+        if adjust and adjustments_path is None and metered:
+            raise ReconcileInputError("--adjust", None, "with --metered files, needs "
+                                      "--adjustments PATH (the journal)")
         inputs = [InputFile.from_path(p) for p in files]
         sources = list(metered)
         if adjustments_path is not None and adjustments_path.exists():
             sources.append(adjustments_path)  # applied adjustments are metered usage too
+        live = _Live(database_url, mapping.tenant, mapping.env) if not metered else None
+        metered_usage = live.metered() if live else JsonLinesMeteredUsage(sources)
         grain_value = Grain(grain, tuple(d.strip() for d in by.split(",") if d.strip()))  # type: ignore[arg-type]
         total = sum(f.size or 0 for f in inputs)
         with Progress(
@@ -177,7 +189,7 @@ def _run(provider: str, files: list[Path], metered: list[Path], mapping_path: Pa
         ) as bar:
             task = bar.add_task(provider, total=total or None)
             report = reconcile(
-                provider, inputs, JsonLinesMeteredUsage(sources), mapping, grain=grain_value,
+                provider, inputs, metered_usage, mapping, grain=grain_value,
                 tolerance=_tolerance(tolerance, abs_tolerance), from_ms=_time(from_, "--from"),
                 to_ms=_time(to, "--to"), strict=strict,
                 progress=lambda n: bar.advance(task, n), workers=max(1, jobs),
@@ -188,14 +200,53 @@ def _run(provider: str, files: list[Path], metered: list[Path], mapping_path: Pa
                                  credit_value=mapping.credit_value,
                                  cost_quantity=mapping.cost_quantity)
             new = JsonLinesAdjustmentSink(adjustments_path).apply(events)
+        elif adjust and live is not None:
+            events = adjustments(report, tenant=mapping.tenant, env=mapping.env,
+                                 credit_value=mapping.credit_value,
+                                 cost_quantity=mapping.cost_quantity)
+            new = live.adjust(events)
     except SpendgateError as exc:
         err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     _emit(report, fmt, limit)
     if adjust:
-        err.print(f"adjustments: {new} new event(s) written to {adjustments_path}",
-                  highlight=False)
+        where = adjustments_path if adjustments_path is not None else "the ledger"
+        err.print(f"adjustments: {new} new event(s) written to {where}", highlight=False)
+    if live is not None:
+        live.close()
     raise typer.Exit(EXIT_MATCHED if report.ok else EXIT_DISCREPANCIES)
+
+
+class _Live:
+    """The database as the metered side, and the ledger as the adjustments journal."""
+
+    def __init__(self, url: str | None, tenant: str | None, env: str | None) -> None:
+        from spendgate.domain.hierarchy import Scope
+        from spendgate.stores import open_store
+
+        if not tenant or not env:
+            raise ReconcileInputError("--mapping", None, "needs tenant and env to read the "
+                                      "database (or pass --metered files)")
+        self.store = open_store(url or "sqlite:///./spendgate.db")
+        self.scope = Scope(tenant, env)
+        self._ledger: Any = None
+
+    def metered(self) -> Any:
+        from spendgate.reconcile.store import StoreMeteredUsage
+
+        return StoreMeteredUsage(self.store, self.scope)
+
+    def adjust(self, events: Any) -> int:
+        from spendgate.ledger.engine import Ledger
+        from spendgate.reconcile.store import LedgerAdjustmentSink
+
+        self._ledger = self._ledger or Ledger(self.store)
+        return LedgerAdjustmentSink(self._ledger, self.scope).apply(events)
+
+    def close(self) -> None:
+        if self._ledger is not None:
+            self._ledger.close()
+        self.store.close()
 
 
 def _format(output: str) -> str:

@@ -70,3 +70,26 @@ def test_adjustments_through_the_ledger_make_a_rerun_match_and_add_nothing(
         assert kinds == {"adjustment"}
         assert ledger.verify() == []
     store.close()
+
+
+def test_the_cli_reconciles_against_the_database_and_adjusts_once(
+        store_url: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from spendgate.cli_reconcile import app
+
+    store = open_store(store_url)
+    with Ledger(store) as ledger:
+        _seed(ledger)
+    store.close()
+    pages = read_pages("openai_usage_completions.jsonl")
+    pages[0]["data"][1]["results"][2]["output_tokens"] += 1000
+    drifted = write_pages(tmp_path / "usage.jsonl", pages)
+    args = ["openai", str(drifted.path), "--mapping", str(DATA / "mapping.yaml"),
+            "--database-url", store_url, "--format", "json"]
+    runner = CliRunner()
+    first = runner.invoke(app, [*args, "--adjust"])
+    assert first.exit_code == 1, first.output  # discrepancies found (and adjusted)
+    assert "1 new event" in first.stderr
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output

@@ -335,6 +335,14 @@ MODELS: tuple[type[BaseModel], ...] = (
     RateCardVersion, RateCard, QuoteRequest, Quote, SettingsRequest, Settings, UsageRequest,
     UsageAccepted, UsageReport, Health,
 )
+# Models of routers defined outside this module (sinks, webhooks...), added with register().
+EXTRA_MODELS: list[type[BaseModel]] = []
+
+
+def register(*models: type[BaseModel]) -> None:
+    """Make models available as components for `document(...)` references."""
+    EXTRA_MODELS.extend(m for m in models if m not in EXTRA_MODELS)
+
 
 _ERRORS = {
     "400": "Invalid request (the error names the field in `param`)",
@@ -367,26 +375,32 @@ def body_doc(model: str, *, required: bool = True) -> dict[str, Any]:
 
 
 def document(operation: str, summary: str, body: dict[str, Any] | None, response: str, *,
-             created: bool = False, status: int = 200, idempotent: bool | None = None
-             ) -> dict[str, Any]:
-    """Route keyword arguments: summary, body, success and error responses."""
+             created: bool = False, status: int = 200, idempotent: bool | None = None,
+             public: bool = False, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Route keyword arguments: summary, body, success and error responses.
+
+    `public` marks a route that takes no API key (e.g. inbound webhooks, signed by the
+    vendor); `extra` is merged into the operation's OpenAPI object.
+    """
     responses: dict[int | str, dict[str, Any]] = {
         str(status): {"description": "OK", "content": _json(response)}}
     if created:
         responses["201"] = {"description": "Created", "content": _json(response)}
     responses.update(error_responses())
-    extra: dict[str, Any] = dict(body or {})
+    openapi_extra: dict[str, Any] = {**(body or {}), **(extra or {})}
+    if public:
+        openapi_extra["security"] = []
     writes = body is not None if idempotent is None else idempotent
     if writes:
-        extra["parameters"] = [{
+        openapi_extra.setdefault("parameters", []).append({
             "name": "Idempotency-Key", "in": "header", "required": False,
             "schema": {"type": "string", "minLength": 1, "maxLength": 255,
                        "pattern": "^[!-~]{1,255}$"},
             "description": "Same key and body: the first response again, with "
                            "Idempotent-Replayed: true; another body: 409.",
-        }]
+        })
     return {"summary": summary, "operation_id": operation.replace(" ", "_").lower(),
-            "responses": responses, "openapi_extra": extra,
+            "responses": responses, "openapi_extra": openapi_extra,
             "status_code": status}
 
 
@@ -398,7 +412,7 @@ def install(app: FastAPI) -> None:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, routes=app.routes,
                              description=app.description)
-        _, defs = models_json_schema([(m, "serialization") for m in MODELS],
+        _, defs = models_json_schema([(m, "serialization") for m in (*MODELS, *EXTRA_MODELS)],
                                      ref_template="#/components/schemas/{model}")
         components = schema.setdefault("components", {})
         components.setdefault("schemas", {}).update(defs.get("$defs", {}))

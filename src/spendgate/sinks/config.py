@@ -33,9 +33,10 @@ DEFAULT_BASE_URL: Final[Mapping[str, str]] = MappingProxyType(
 )
 _OPTIONS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
     {
-        "flexprice": frozenset({"timeout_ms", "max_batch", "source"}),
+        "flexprice": frozenset({"timeout_ms", "max_batch", "source", "native_webhook_sources",
+                                "native_webhook_header"}),
         "metronome": frozenset({"timeout_ms", "max_batch"}),
-        "lago": frozenset({"timeout_ms", "max_batch", "transport"}),
+        "lago": frozenset({"timeout_ms", "max_batch", "transport", "webhook_issuer"}),
         "nats": frozenset(
             {"timeout_ms", "max_batch", "stream", "subject_prefix", "duplicate_window_s"}
         ),
@@ -274,11 +275,27 @@ def _options(kind: str, value: object) -> Mapping[str, Any]:
                     f"{param} must be dot-separated tokens of [A-Za-z0-9_-]", param=param
                 )
             out[key] = item
-        elif key == "source":
+        elif key == "native_webhook_sources":
+            if not isinstance(item, list) or not item or not all(
+                    isinstance(x, str) and _network(x) for x in item):
+                raise InvalidRequest(f"{param} must be a list of IP networks (CIDR)",
+                                     param=param)
+            out[key] = tuple(item)
+        elif key in ("native_webhook_header", "webhook_issuer") or key == "source":
             if not isinstance(item, str) or not item or len(item) > _MAX_NAME:
                 raise InvalidRequest(f"{param} must be a non-empty string", param=param)
             out[key] = item
     return MappingProxyType(out)
+
+
+def _network(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 def _int(value: object, param: str, low: int, high: int) -> int:

@@ -12,7 +12,7 @@ from spendgate.domain.hierarchy import Scope
 from spendgate.metering.events import UsageEvent
 from spendgate.sinks.port import Backlog, OutboxMessage
 from spendgate.stores.port import Store
-from spendgate.stores.sql import dumps, loads
+from spendgate.stores.sql import SqlSession, dumps, loads
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 
@@ -87,25 +87,30 @@ class SqlOutbox:
         out["last_error"] = last[0] if last else None  # type: ignore[assignment]
         return out
 
-    def redrive(self, sink: str, now_ms: int) -> int:
+    def redrive(self, sink: str, now_ms: int, tx: SqlSession | None = None) -> int:
         """Give every dead-lettered message of a sink a fresh start."""
-        with self.store.transaction() as tx:
-            cur = tx.execute("UPDATE outbox SET state='pending', attempts=0, next_attempt_ms=? "
-                             "WHERE tenant=? AND env=? AND sink=? AND state='dead'",
-                             (now_ms, self.scope.tenant, self.scope.env, sink))
-            return int(cur.rowcount)
+        if tx is None:
+            with self.store.transaction() as own:
+                return self.redrive(sink, now_ms, own)
+        cur = tx.execute("UPDATE outbox SET state='pending', attempts=0, next_attempt_ms=? "
+                         "WHERE tenant=? AND env=? AND sink=? AND state='dead'",
+                         (now_ms, self.scope.tenant, self.scope.env, sink))
+        return int(cur.rowcount)
 
-    def replay(self, sink: str, from_ms: int, to_ms: int, now_ms: int) -> int:
+    def replay(self, sink: str, from_ms: int, to_ms: int, now_ms: int,
+               tx: SqlSession | None = None) -> int:
         """Queue again every usage event whose timestamp is in [from, to) for one sink."""
-        with self.store.transaction() as tx:
-            rows = tx.all("SELECT event_id, doc FROM usage_events WHERE tenant=? AND env=? "
-                          "AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, event_id",
-                          (self.scope.tenant, self.scope.env, from_ms, to_ms))
-            tx.many(tx.d.sql(
-                "INSERT INTO outbox (tenant, env, sink, event_id, payload, state, attempts, "
-                "next_attempt_ms, created_ms) VALUES (?,?,?,?,?,'pending',0,?,?)"),
-                [(self.scope.tenant, self.scope.env, sink, eid, doc, now_ms, now_ms)
-                 for eid, doc in rows])
+        if tx is None:
+            with self.store.transaction() as own:
+                return self.replay(sink, from_ms, to_ms, now_ms, own)
+        rows = tx.all("SELECT event_id, doc FROM usage_events WHERE tenant=? AND env=? "
+                      "AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, event_id",
+                      (self.scope.tenant, self.scope.env, from_ms, to_ms))
+        tx.many(tx.d.sql(
+            "INSERT INTO outbox (tenant, env, sink, event_id, payload, state, attempts, "
+            "next_attempt_ms, created_ms) VALUES (?,?,?,?,?,'pending',0,?,?)"),
+            [(self.scope.tenant, self.scope.env, sink, eid, doc, now_ms, now_ms)
+             for eid, doc in rows])
         return len(rows)
 
     def add(self, sink: str, event: UsageEvent, now_ms: int) -> None:

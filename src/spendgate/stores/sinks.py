@@ -31,11 +31,16 @@ class SinkRepository:
 
     def get(self, scope: Scope, name: str) -> SinkConfig:
         with self.store.read() as tx:
-            row = tx.one("SELECT config FROM sinks WHERE tenant=? AND env=? AND name=?",
-                         (scope.tenant, scope.env, name))
-        if row is None:
+            found = self.find_in(tx, scope, name)
+        if found is None:
             raise NotFound("sink", name)
-        return SinkConfig.parse(name, loads(row[0]))
+        return found
+
+    @staticmethod
+    def find_in(tx: SqlSession, scope: Scope, name: str) -> SinkConfig | None:
+        row = tx.one("SELECT config FROM sinks WHERE tenant=? AND env=? AND name=?",
+                     (scope.tenant, scope.env, name))
+        return SinkConfig.parse(name, loads(row[0])) if row else None
 
     def find(self, scope: Scope, name: str) -> SinkConfig | None:
         try:

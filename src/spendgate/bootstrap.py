@@ -97,7 +97,10 @@ def optional_routers(modules: Sequence[str] = OPTIONAL_ROUTERS) -> list[APIRoute
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
             if exc.name != name:
-                raise
+                log.error("router %s cannot be imported; its routes are off: %s", name, exc)
+            continue
+        except Exception as exc:  # a broken router must not take the core API down with it
+            log.error("router %s cannot be imported; its routes are off: %s", name, exc)
             continue
         found.append(module.router)
     return found

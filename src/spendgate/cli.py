@@ -1,4 +1,5 @@
-"""The `spendgate` command: serve, migrate, tenants, keys, verify, demo, reconcile.
+"""The `spendgate` command: serve, migrate, tenants, keys, verify, demo, reconcile, sinks,
+webhooks, export.
 
 Exit codes: 0 done; 1 problems found (verify); 2 bad input (nothing changed); 3 the database
 cannot be reached.
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from spendgate.cli_ops import export_app, sinks_app, webhooks_app
 from spendgate.config import DEFAULT_DATABASE_URL, Settings, redact_url
 from spendgate.errors import SpendgateError, StoreUnavailable
 
@@ -262,6 +264,9 @@ class _directory:
 
 
 _mount_reconcile()
+app.add_typer(sinks_app, name="sinks")
+app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(export_app, name="export")
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ endpoint, and the Deliverer drains `webhook_deliveries` with retries and an atte
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from spendgate.domain.hierarchy import Scope
@@ -219,3 +219,25 @@ def _endpoints(tx: SqlSession, scope: Scope) -> list[Endpoint]:
                   "WHERE tenant=? AND env=? ORDER BY endpoint_id", (scope.tenant, scope.env))
     return [Endpoint(r[0], scope.tenant, scope.env, r[1], frozenset(loads(r[2])),
                      tuple(loads(r[3])), bool(r[4])) for r in rows]
+
+
+class SqlWebhookPublisher:
+    """Enqueues an outbound event for a scope's endpoints; one per idempotency key."""
+
+    def __init__(self, store: Store, scope: Scope, now_ms: Callable[[], int]) -> None:
+        self.store = store
+        self.scope = scope
+        self.now_ms = now_ms
+
+    def publish(self, event_type: str, data: Mapping[str, Any], *, idempotency_key: str) -> None:
+        from spendgate.webhooks.outbound.events import new_event, stable_id
+
+        event = new_event(event_type, data, now_ms=self.now_ms(),
+                          event_id=stable_id(idempotency_key))
+        with self.store.transaction() as tx:
+            if tx.one("SELECT 1 FROM webhook_events WHERE tenant=? AND env=? AND event_id=?",
+                      (self.scope.tenant, self.scope.env, event.id)) is None:
+                tx.execute("INSERT INTO webhook_events (tenant, env, event_id, type, body, "
+                           "fanned_out, created_ms) VALUES (?,?,?,?,?,0,?)",
+                           (self.scope.tenant, self.scope.env, event.id, event.type,
+                            event.body().decode(), event.created_ms))

@@ -23,6 +23,7 @@ def test_the_catalogue_is_exactly_the_issue_list() -> None:
     assert {
         "limit.threshold_reached", "limit.exceeded", "wallet.low_balance", "org.suspended",
         "org.reinstated", "reservation.expired", "sink.dead_lettered",
+        "reconciliation.discrepancy",
     } == CATALOGUE
 
 

@@ -25,11 +25,12 @@ ORG_SUSPENDED = "org.suspended"
 ORG_REINSTATED = "org.reinstated"
 RESERVATION_EXPIRED = "reservation.expired"
 SINK_DEAD_LETTERED = "sink.dead_lettered"
+RECONCILIATION_DISCREPANCY = "reconciliation.discrepancy"
 PING = "webhook.ping"  # sent by `spendgate webhooks test`; never subscribed to
 
 CATALOGUE: frozenset[str] = frozenset({
     LIMIT_THRESHOLD_REACHED, LIMIT_EXCEEDED, WALLET_LOW_BALANCE, ORG_SUSPENDED,
-    ORG_REINSTATED, RESERVATION_EXPIRED, SINK_DEAD_LETTERED,
+    ORG_REINSTATED, RESERVATION_EXPIRED, SINK_DEAD_LETTERED, RECONCILIATION_DISCREPANCY,
 })
 
 JsonValue = str | int | bool | None | list["JsonValue"] | Mapping[str, "JsonValue"]
@@ -131,6 +132,12 @@ def sink_dead_lettered(
     }, now_ms=now_ms)
 
 
+def reconciliation_discrepancy(data: Mapping[str, JsonValue], *, key: str,
+                               now_ms: int) -> OutboundEvent:
+    """A reconciliation run found differences beyond tolerance; one event per run (`key`)."""
+    return new_event(RECONCILIATION_DISCREPANCY, data, now_ms=now_ms, event_id=_derived_id(key))
+
+
 def ping(*, endpoint_id: str, now_ms: int) -> OutboundEvent:
     return new_event(PING, {"endpoint_id": endpoint_id}, now_ms=now_ms)
 
@@ -146,5 +153,9 @@ def forwarded_alert(signal: BalanceAlert, *, sink: str, now_ms: int) -> Outbound
     }, now_ms=now_ms, event_id=_derived_id(f"{sink}:{signal.key}"))
 
 
-def _derived_id(text: str) -> str:
+def stable_id(text: str) -> str:
+    """An event id derived from a key, so producing the same event twice yields one id."""
     return "evt_" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+_derived_id = stable_id

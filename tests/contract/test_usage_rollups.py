@@ -87,3 +87,27 @@ def test_rollup_reports_equal_a_scan_of_the_events(store_url: str,
     assert got == _oracle(events, groups, lo, hi)
     assert everything[0]["events"] == 400
     store.close()
+
+
+def test_the_usage_endpoint_answers_from_rollups_exactly_as_from_the_events(
+        store_url: str) -> None:
+    from types import SimpleNamespace
+
+    from spendgate.api import usage
+
+    store = open_store(store_url)
+    events = _events(random.Random(9))
+    with Ledger(store) as ledger:
+        ledger.upsert_org(S, UpsertOrg("acme"))
+        for p, u in (("p1", "a"), ("p1", "b"), ("p2", "c")):
+            ledger.upsert_project(S, UpsertProject("acme", p))
+            ledger.upsert_user(S, UpsertUser("acme", p, u))
+        ledger.record_usage(S, RecordUsage("acme", tuple(events)))
+    services = SimpleNamespace(store=store)
+    for groups in [("model", "day"), ("project", "meter"), ()]:
+        fast = usage.aggregate(services, S, NodePath("acme"), DAY0, DAY0 + 86_400_000 * 2,
+                               groups, None, None)  # type: ignore[arg-type]
+        slow = usage.scan(services, S, NodePath("acme"), DAY0, DAY0 + 86_400_000 * 2,
+                          groups, None, None)  # type: ignore[arg-type]
+        assert fast == slow
+    store.close()

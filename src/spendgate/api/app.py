@@ -67,8 +67,7 @@ def create_app(ledger: Ledger, settings: Settings | None = None, *,
         title="Spendgate API",
         version=getattr(spendgate, "__version__", "0.1.0"),
         description="Real-time spend control and usage billing for AI products. "
-                    "See API.md for the contract and docs/api.md for the details it leaves "
-                    "open.",
+                    "Conventions and design choices: docs/api.md in the repository.",
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",

@@ -19,7 +19,7 @@ from spendgate.errors import InvalidRequest
 SinkType = Literal["flexprice", "metronome", "lago", "nats"]
 SINK_TYPES: Final[tuple[str, ...]] = ("flexprice", "metronome", "lago", "nats")
 
-# Largest batch each destination takes in one call (VENDORS.md §0).
+# Largest batch each destination takes in one call (each vendor's published limit).
 VENDOR_MAX_BATCH: Final[Mapping[str, int]] = MappingProxyType(
     {"flexprice": 1000, "metronome": 100, "lago": 100, "nats": 1000}
 )
@@ -186,7 +186,7 @@ class SinkConfig:
 
 
 def normalize_base_url(kind: str, value: object) -> str:
-    """The URL form each SDK needs (VENDORS.md §5): Flexprice ends in /v1, Lago in '/'."""
+    """The URL form each SDK needs: Flexprice ends in /v1, Lago in '/' (see docs/sinks.md)."""
     if value is None:
         return DEFAULT_BASE_URL[kind]
     if not isinstance(value, str) or not value:

@@ -1,4 +1,4 @@
-"""A Flexprice stub following its published ingest contract (VENDORS.md §1.1).
+"""A Flexprice stub following its published ingest contract (see docs/sinks.md).
 
 POST /v1/events → 202 {"message", "event_id"}; POST /v1/events/bulk {"events": [1..1000]}
 → 202 {"message"}. Auth: header x-api-key. Required: event_name, external_customer_id.

@@ -1,4 +1,4 @@
-"""A Lago stub following its published ingest contract, Postgres store (VENDORS.md §3.1).
+"""A Lago stub following its published ingest contract, Postgres store (see docs/sinks.md).
 
 POST /api/v1/events/batch {"events": [≤ 100]} → 200 {"events": [...]}; POST /api/v1/events
 {"event": {...}} → 200 {"event": {...}}. Auth: Bearer. Required: transaction_id,

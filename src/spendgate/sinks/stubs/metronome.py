@@ -1,4 +1,4 @@
-"""A Metronome stub following its published ingest contract (VENDORS.md §2.1).
+"""A Metronome stub following its published ingest contract (see docs/sinks.md).
 
 POST /v1/ingest with a JSON array of at most 100 events → 200, no body. Auth: Bearer.
 Required: transaction_id, customer_id, event_type, timestamp (RFC 3339, 4-digit year,

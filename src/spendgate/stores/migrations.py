@@ -1,4 +1,8 @@
-"""Versioned schema migrations: numbered SQL files per backend, applied once, in order."""
+"""Versioned schema migrations: numbered SQL files, applied once, in order, on every backend.
+
+One set of files serves SQLite and PostgreSQL; the one difference between their dialects
+that the schema needs (an auto-increment key) is translated here.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,19 @@ from importlib import resources
 
 from spendgate.stores.port import Store
 
+_POSTGRES = {
+    "INTEGER PRIMARY KEY AUTOINCREMENT": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+}
+
 
 def _scripts(dialect: str) -> list[tuple[str, str]]:
-    folder = resources.files(f"spendgate.stores.{dialect}.migrations")
-    return sorted((f.name[:-4], f.read_text()) for f in folder.iterdir()
-                  if f.name.endswith(".sql"))
+    folder = resources.files("spendgate.stores.schema")
+    scripts = sorted((f.name[:-4], f.read_text()) for f in folder.iterdir()
+                     if f.name.endswith(".sql"))
+    if dialect == "postgres":
+        for sqlite_text, pg_text in _POSTGRES.items():
+            scripts = [(v, text.replace(sqlite_text, pg_text)) for v, text in scripts]
+    return scripts
 
 
 def _statements(script: str) -> list[str]:

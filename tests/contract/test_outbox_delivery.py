@@ -23,6 +23,7 @@ from spendgate.stores import open_store
 from spendgate.stores.outbox import SqlOutbox
 from spendgate.stores.port import Store
 from spendgate.stores.sinks import SinkRepository
+from spendgate.stores.webhooks import SqlDeliveryLog
 
 S = Scope("acme-inc", "live")
 PATH = NodePath("acme", "studio")
@@ -96,6 +97,9 @@ def test_dead_letters_wait_for_a_redrive(store: Store) -> None:
                                 backoff=Backoff(base_s=0.001, cap_s=0.002), max_attempts=2)
         _drain(dispatcher, outbox, "fp")
         assert outbox.counts("fp")["dead"] == 5 and stub.accepted() == {}
+        announced = SqlDeliveryLog(store).events(S, "sink.dead_lettered")
+        assert sorted(e.data["usage_event_id"] for e in announced) == [  # type: ignore[type-var]
+            f"evt-{i}" for i in range(5)]
 
         right = SinkConfig.parse("fp", {"type": "flexprice", "api_key": "fp-key",
                                         "base_url": base_url})

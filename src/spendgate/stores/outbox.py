@@ -6,6 +6,7 @@ lease simply runs out and the rows are claimed again (delivery is idempotent at 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from spendgate.domain.hierarchy import Scope
@@ -13,6 +14,7 @@ from spendgate.metering.events import UsageEvent
 from spendgate.sinks.port import Backlog, OutboxMessage
 from spendgate.stores.port import Store
 from spendgate.stores.sql import SqlSession, dumps, loads
+from spendgate.webhooks.outbound.events import sink_dead_lettered, stable_id
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 
@@ -51,7 +53,27 @@ class SqlOutbox:
                   (next_attempt_ms, error[:2000]))
 
     def dead_letter(self, sink: str, seqs: Sequence[int], error: str) -> None:
-        self._set(sink, seqs, "state='dead', attempts=attempts+1, last_error=?", (error[:2000],))
+        """Park the messages and announce each (sink.dead_lettered) in the same transaction."""
+        if not seqs:
+            return
+        with self.store.transaction() as tx:
+            rows = tx.all(f"SELECT seq, event_id, attempts FROM outbox WHERE tenant=? AND env=? "
+                          f"AND sink=? AND state='pending' AND seq IN ({self._marks(seqs)})",
+                          [self.scope.tenant, self.scope.env, sink, *seqs])
+            tx.execute(f"UPDATE outbox SET state='dead', attempts=attempts+1, last_error=? "
+                       f"WHERE tenant=? AND env=? AND sink=? AND state='pending' "
+                       f"AND seq IN ({self._marks(seqs)})",
+                       [error[:2000], self.scope.tenant, self.scope.env, sink, *seqs])
+            now = int(time.time() * 1000)
+            for seq, event_id, attempts in rows:
+                alert = sink_dead_lettered(sink=sink, usage_event_id=event_id,
+                                           attempts=int(attempts) + 1, error=error[:500],
+                                           now_ms=now)
+                tx.execute("INSERT INTO webhook_events (tenant, env, event_id, type, body, "
+                           "fanned_out, created_ms) VALUES (?,?,?,?,?,0,?)",
+                           (self.scope.tenant, self.scope.env,
+                            stable_id(f"dead:{sink}:{seq}:{attempts}"), alert.type,
+                            alert.body().decode(), now))
 
     def _set(self, sink: str, seqs: Sequence[int], assignments: str,
              params: Sequence[object]) -> None:

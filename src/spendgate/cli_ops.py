@@ -134,6 +134,32 @@ def _status_table(store: Store, scope: Scope | None) -> None:
     out.print(table)
 
 
+@sinks_app.command("put")
+def sinks_put(name: Annotated[str, typer.Argument(help="Sink name")],
+              file: Annotated[Path, typer.Option("--file", help="YAML or JSON: the same body as "
+                                                 "PUT /v1/sinks/{name}")],
+              tenant: Tenant = "default", env: Env = "live",
+              database_url: DatabaseUrl = DEFAULT_DATABASE_URL) -> None:
+    """Create or replace a sink from a configuration file (validated like the API)."""
+    import yaml
+
+    from spendgate.sinks import SinkConfig
+    from spendgate.stores.sinks import SinkRepository
+
+    scope = _scope(tenant, env)
+    try:
+        body = yaml.safe_load(file.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        err.print(f"[red]error:[/red] cannot read {file}: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    with _store(database_url) as store:
+        repo = SinkRepository(store)
+        config = SinkConfig.parse(name, body, repo.find(scope, name))
+        created = repo.put(scope, config, SystemClock().now_ms())
+    out.print(f"{'created' if created else 'updated'} sink {name} ({config.type}, "
+              f"{'enabled' if config.enabled else 'disabled'})", highlight=False)
+
+
 @sinks_app.command("status")
 def sinks_status(database_url: DatabaseUrl = DEFAULT_DATABASE_URL) -> None:
     """Lag and delivery counts of every enabled sink."""
@@ -171,6 +197,56 @@ def sinks_redrive(sink: Annotated[str, typer.Argument(help="Sink name")],
         SinkRepository(store).get(scope, sink)
         count = SqlOutbox(store, scope).redrive(sink, SystemClock().now_ms())
     out.print(f"re-driving {count} dead-lettered event(s) of {sink}", highlight=False)
+
+
+@webhooks_app.command("put")
+def webhooks_put(endpoint: Annotated[str, typer.Argument(help="Endpoint id")],
+                 url: Annotated[str, typer.Option(help="Where to POST (http or https)")],
+                 events: Annotated[str, typer.Option(help="Comma-separated event types, or *")],
+                 secret: Annotated[str | None, typer.Option(
+                     help="whsec_... (generated and printed once when omitted)")] = None,
+                 tenant: Tenant = "default", env: Env = "live",
+                 database_url: DatabaseUrl = DEFAULT_DATABASE_URL) -> None:
+    """Register an endpoint for outbound alerts; prints a generated secret once."""
+    from spendgate.stores.webhooks import EndpointRepository
+    from spendgate.webhooks.outbound.events import CATALOGUE
+    from spendgate.webhooks.outbound.log import Endpoint
+    from spendgate.webhooks.outbound.signing import check_secret, generate_secret
+
+    scope = _scope(tenant, env)
+    kinds = frozenset(e.strip() for e in events.split(",") if e.strip())
+    unknown = sorted(k for k in kinds if k != "*" and k not in CATALOGUE)
+    if not url.startswith(("http://", "https://")) or not kinds or unknown:
+        err.print(f"[red]error:[/red] need an http(s) --url and --events from "
+                  f"{', '.join(sorted(CATALOGUE))} or *" +
+                  (f" (unknown: {', '.join(unknown)})" if unknown else ""), highlight=False)
+        raise typer.Exit(2)
+    try:
+        chosen = check_secret(secret) if secret is not None else generate_secret()
+    except SpendgateError as exc:
+        err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        raise typer.Exit(2) from None
+    with _store(database_url) as store:
+        EndpointRepository(store).put(scope, Endpoint(endpoint, scope.tenant, scope.env, url,
+                                                      kinds, (chosen,)), SystemClock().now_ms())
+    if secret is None:
+        out.print(chosen, highlight=False)  # stdout holds only the secret, for scripts
+    err.print(f"endpoint {endpoint} receives {', '.join(sorted(kinds))} at {url}",
+              highlight=False)
+
+
+@webhooks_app.command("list")
+def webhooks_list(tenant: Tenant = "default", env: Env = "live",
+                  database_url: DatabaseUrl = DEFAULT_DATABASE_URL) -> None:
+    """Registered endpoints (their secrets are never shown again)."""
+    from spendgate.stores.webhooks import EndpointRepository
+
+    scope = _scope(tenant, env)
+    table = Table("id", "url", "events", "enabled")
+    with _store(database_url) as store:
+        for ep in EndpointRepository(store).list(scope):
+            table.add_row(ep.id, ep.url, ", ".join(sorted(ep.events)), str(ep.enabled))
+    out.print(table)
 
 
 @webhooks_app.command("test")

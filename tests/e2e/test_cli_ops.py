@@ -72,3 +72,33 @@ def test_export_usage_writes_csv_to_stdout_and_parquet_to_a_file(sqlite_url: str
                                   "2026-01-02T00:00:00Z", "--format", "parquet", "--output",
                                   str(tmp_path / "u.parquet"), "--database-url", sqlite_url])
     assert written.exit_code == 0 and (tmp_path / "u.parquet").stat().st_size > 0
+
+
+def test_a_sink_from_a_config_file_and_an_endpoint_from_the_command_line(
+        sqlite_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "sink.yaml"
+    config.write_text("type: metronome\napi_key: mk\nbase_url: http://127.0.0.1:9\n"
+                      "event_names: {llm: llm_tokens}\n")
+    runner = CliRunner()
+    made = runner.invoke(app, ["sinks", "put", "metronome", "--file", str(config),
+                               "--database-url", sqlite_url])
+    assert made.exit_code == 0 and "created sink metronome" in made.output
+    store = open_store(sqlite_url)
+    assert SinkRepository(store).get(S, "metronome").event_name("llm") == "llm_tokens"
+    store.close()
+    config.write_text("type: metronome\nbase_url: 12\n")
+    bad = runner.invoke(app, ["sinks", "put", "metronome", "--file", str(config),
+                              "--database-url", sqlite_url])
+    assert bad.exit_code == 2 and "base_url" in bad.output
+
+    put = runner.invoke(app, ["webhooks", "put", "ops", "--url", "http://127.0.0.1:9/h",
+                              "--events", "org.suspended,limit.exceeded",
+                              "--database-url", sqlite_url])
+    assert put.exit_code == 0 and put.stdout.strip().startswith("whsec_")
+    listed = runner.invoke(app, ["webhooks", "list", "--database-url", sqlite_url])
+    assert "ops" in listed.output and "whsec_" not in listed.output
+    ping = runner.invoke(app, ["webhooks", "test", "ops", "--database-url", sqlite_url])
+    assert ping.exit_code == 1 and "ping failed" in ping.output
+    wrong = runner.invoke(app, ["webhooks", "put", "x", "--url", "http://h", "--events",
+                                "nope", "--database-url", sqlite_url])
+    assert wrong.exit_code == 2

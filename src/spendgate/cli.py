@@ -212,7 +212,10 @@ def demo(database_url: Annotated[str | None, typer.Option(
             "--database-url", envvar="SPENDGATE_DATABASE_URL",
             help="Defaults to a throw-away SQLite file")] = None,
          host: Annotated[str, typer.Option()] = "127.0.0.1",
-         port: Annotated[int, typer.Option()] = 8080) -> None:
+         port: Annotated[int, typer.Option()] = 8080,
+         with_sinks: Annotated[bool, typer.Option(
+             "--with-sinks", help="Also deliver the usage to local Flexprice, Metronome and "
+             "Lago stubs and check each holds every event once")] = False) -> None:
     """Run the service with demo traffic."""
     try:
         from spendgate.demo import demo as run_demo
@@ -222,7 +225,7 @@ def demo(database_url: Annotated[str | None, typer.Option(
         err.print("The demo is not part of this build yet (module spendgate.demo is "
                   "missing). Run `spendgate serve` and use the API instead.")
         raise typer.Exit(2) from None
-    raise typer.Exit(run_demo(database_url, host, port))
+    raise typer.Exit(run_demo(database_url, host, port, with_sinks=with_sinks))
 
 
 def _mount_reconcile() -> None:

@@ -42,6 +42,7 @@ from spendgate.pricing import (
     usage_from_anthropic,
     usage_from_openai,
 )
+from spendgate.sinks.stubs import STUBS, VendorStub
 
 TENANT = "northwind-ai"
 CARD = "studio-list"
@@ -95,6 +96,8 @@ class DemoReport:
     budgets: list[tuple[str, str, str, str, str, str]] = field(default_factory=list)
     verify_problems: list[str] | None = None
     orgs_verified: int = 0
+    # With --with-sinks: per vendor (events metered, events the vendor holds, rows it counts).
+    sinks: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count_job(self, outcome: str) -> None:
@@ -118,6 +121,9 @@ class DemoReport:
             "Re-sent usage events counted as duplicates": self.usage_duplicates == 5,
             "Ledger verified: every balance matches its journal":
                 self.verify_problems is not None and not self.verify_problems,
+            **({"Usage reached every vendor, each event exactly once":
+                all(metered == held == rows and metered > 0
+                    for metered, held, rows in self.sinks.values())} if self.sinks else {}),
         }
 
     @property
@@ -388,11 +394,12 @@ def summarize(gate: Gate, org: str, report: DemoReport) -> None:
 # ---- the run -----------------------------------------------------------------------------
 
 def run_demo(database_url: str | None, host: str, port: int, *,
-             console: Console | None = None) -> DemoReport:
+             console: Console | None = None, with_sinks: bool = False) -> DemoReport:
     """Run the whole demo and return what it saw; the server is stopped on return."""
     console = console or Console()
     report = DemoReport()
-    with tempfile.TemporaryDirectory(prefix="spendgate-demo-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="spendgate-demo-") as tmp, \
+            _vendor_stubs(with_sinks) as vendors:
         url = database_url or f"sqlite:///{Path(tmp) / 'demo.db'}"
         port = choose_port(host, port)
         progress = Progress(TextColumn("{task.description:<34}"), BarColumn(),
@@ -407,6 +414,9 @@ def run_demo(database_url: str | None, host: str, port: int, *,
             with Gate(base, secret) as gate:
                 seeding = progress.add_task("Seeding the studio", total=1)
                 report.org = org = seed(gate)
+                for name, (_, base_url) in vendors.items():
+                    gate.request("PUT", f"/v1/sinks/{name}", json={
+                        "type": name, "api_key": f"{name}-demo-key", "base_url": base_url})
                 progress.advance(seeding)
                 crashed = crash(gate, org, report)
                 work = jobs(random.Random(7))
@@ -435,8 +445,41 @@ def run_demo(database_url: str | None, host: str, port: int, *,
                 report.expired_status = held.status
                 progress.advance(scenarios)
                 summarize(gate, org, report)
+                if vendors:
+                    delivery = progress.add_task("Delivering usage to vendors", total=1)
+                    report.sinks = await_delivery(gate, org, vendors)
+                    progress.advance(delivery)
         report.verify_problems, report.orgs_verified = verify_ledger(url)
     return report
+
+
+@contextlib.contextmanager
+def _vendor_stubs(enabled: bool) -> Iterator[dict[str, tuple[VendorStub, str]]]:
+    """Local stand-ins of Flexprice, Metronome and Lago (their published contracts)."""
+    if not enabled:
+        yield {}
+        return
+    started = {name: cls(api_key=f"{name}-demo-key") for name, cls in STUBS.items()}
+    try:
+        yield {name: (stub, stub.start()) for name, stub in started.items()}
+    finally:
+        for stub in started.values():
+            stub.stop()
+
+
+def await_delivery(gate: Gate, org: str, vendors: dict[str, tuple[VendorStub, str]],
+                   timeout_s: float = 60.0) -> dict[str, tuple[int, int, int]]:
+    """Wait for the server's dispatcher to drain every sink, then compare with the vendors."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        lags = [gate.request("GET", f"/v1/sinks/{name}/status").body["lag_events"]
+                for name in vendors]
+        if not any(lags):
+            break
+        time.sleep(0.2)
+    metered = sum(int(r.get("events") or 0) for r in gate.query_usage().data)
+    return {name: (metered, len(stub.accepted()), stub.stored_rows())
+            for name, (stub, _) in vendors.items()}
 
 
 def verify_ledger(database_url: str) -> tuple[list[str], int]:
@@ -495,7 +538,14 @@ def render(report: DemoReport, console: Console) -> None:
     checks.add_column("what the demo showed")
     for name, passed in report.checks().items():
         checks.add_row("[green]✓[/]" if passed else "[red]✗[/]", name)
-    for table in (decisions, jobs_table, spend, by_model, budgets, checks):
+    vendors = Table(title="Usage delivered to billing vendors (local stubs)")
+    for column in ("vendor", "events metered", "events at the vendor", "rows it counts"):
+        vendors.add_column(column)
+    for name, (metered, held, rows) in report.sinks.items():
+        vendors.add_row(name, str(metered), str(held), str(rows))
+    shown = (decisions, jobs_table, spend, by_model, budgets,
+             *((vendors,) if report.sinks else ()), checks)
+    for table in shown:
         console.print(table)
     if report.verify_problems:
         for problem in report.verify_problems:
@@ -505,12 +555,12 @@ def render(report: DemoReport, console: Console) -> None:
                       "every balance matches its journal.")
 
 
-def demo(database_url: str | None, host: str, port: int) -> int:
+def demo(database_url: str | None, host: str, port: int, with_sinks: bool = False) -> int:
     """Run the demo end to end; 0 when everything it shows checked out."""
     console = Console()
     started = time.monotonic()
     try:
-        report = run_demo(database_url, host, port, console=console)
+        report = run_demo(database_url, host, port, console=console, with_sinks=with_sinks)
     except ProvisioningFailed as exc:
         console.print(f"[red]The demo could not start:[/] {exc}", highlight=False)
         return 1

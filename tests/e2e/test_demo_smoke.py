@@ -80,3 +80,14 @@ def test_the_cli_runs_the_demo_and_exits_zero() -> None:
     result = CliRunner().invoke(app, ["demo", "--port", "0"])
     assert result.exit_code == 0, result.output
     assert "every balance matches its journal" in result.output
+
+
+def test_with_sinks_every_vendor_holds_every_event_once() -> None:
+    from rich.console import Console
+
+    from spendgate.demo import run_demo
+
+    report = run_demo(None, "127.0.0.1", 0, console=Console(quiet=True), with_sinks=True)
+    assert set(report.sinks) == {"flexprice", "metronome", "lago"}
+    assert all(metered == held == rows > 0 for metered, held, rows in report.sinks.values())
+    assert report.ok

@@ -29,7 +29,7 @@ log = logging.getLogger("spendgate.bootstrap")
 # Routers that live in other capabilities; each module exposes `router` (an APIRouter).
 # A module not installed yet is skipped, so the core API runs without them.
 OPTIONAL_ROUTERS: tuple[str, ...] = ("spendgate.api.sinks", "spendgate.api.webhooks",
-                                     "spendgate.api.reconciliations")
+                                     "spendgate.api.reconciliations", "spendgate.api.meters")
 
 
 @dataclass

@@ -14,10 +14,10 @@ from spendgate.client import EmbeddedGate
 from spendgate.client import _calls as calls
 from spendgate.config import Secret, Settings
 
-# Operations outside the client's brief (vendor sinks, webhooks, reconciliation: reached with
+# Operations outside the client's brief (sinks, webhooks, reconciliation, meters: reached with
 # the generic `request()`) and operational endpoints.
 NOT_COVERED = re.compile(r"^/(healthz|readyz|metrics)$|"
-                         r"^/v1/(sinks|webhooks|webhook-endpoints|reconciliations)")
+                         r"^/v1/(sinks|webhooks|webhook-endpoints|reconciliations|meters)")
 
 CLIENT_CALLS = [
     calls.put_org("o"), calls.get_node("o"), calls.list_orgs(),

@@ -149,3 +149,21 @@ def test_endpoints_get_a_secret_once_and_list_their_deliveries(web: Harness) -> 
     assert delivery["attempt_log"][0]["error"]
     assert web.call("GET", "/v1/webhook-endpoints/ops/deliveries",
                     who="rival-live-admin").status_code == 404
+
+
+def test_a_meter_is_defined_and_read_over_http(web: Harness) -> None:
+    web.tree()
+    # Events given as amounts carry the meter "credits".
+    web.ok("POST", "/v1/usage", {"events": [
+        {"id": f"m{i}", "org": "acme-org", "project": "studio", "amount": "0.1"}
+        for i in range(6)]}, status=202)
+    made = web.call("PUT", "/v1/meters/spend-events", {"event_meter": "credits",
+                                                       "aggregation": "count",
+                                                       "group_by": ["project"]})
+    assert made.status_code == 201
+    got = web.ok("GET", "/v1/meters/spend-events/usage?org=acme-org&from=2020-01-01T00:00:00Z"
+                        "&to=2030-01-01T00:00:00Z")
+    assert got["data"] == [{"project": "studio", "value": "6", "events": 6}]
+    assert web.call("GET", "/v1/meters/spend-events", who="rival-live-admin").status_code == 404
+    bad = web.call("PUT", "/v1/meters/x", {"event_meter": "llm", "aggregation": "avg"})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "aggregation"

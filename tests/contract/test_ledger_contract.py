@@ -339,3 +339,15 @@ def test_a_refund_beyond_what_was_spent_is_refused_and_changes_nothing(ledger: L
     with pytest.raises(InvalidRequest):
         ledger.record_usage(S, RecordUsage("acme", (DirectUsage("u2", ANA, Charge(c("-1"))),)))
     assert ledger.balance(S, "acme").spent == c("1")
+
+
+def test_a_long_run_keeps_only_open_reservations_in_memory(ledger: Ledger) -> None:
+    for _ in range(50):
+        res = reserve(ledger, item("a", "0.01"))
+        ledger.commit(S, Commit("acme", res.id, (CommitItem("a", Charge(c("0.01"))),)))
+    still_open = reserve(ledger, item("b", "0.01"))
+    books = [b for cache in ledger.committer._caches for b in cache.values()]
+    assert [list(b.reservations) for b in books] == [[still_open.id]]
+    # A settled reservation is read back from the store when it is needed again.
+    with pytest.raises(Conflict):
+        ledger.commit(S, Commit("acme", res.id, (CommitItem("a", Charge(1)),)))

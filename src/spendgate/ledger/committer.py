@@ -168,6 +168,9 @@ class Committer:
             tx.idem_put(idem_rows)
         for key, book in books.items():
             book.changes = Changes()
+            # Only open reservations stay cached: settled ones are read back when needed, so
+            # a long-running process holds memory for what is in flight, not for history.
+            book.reservations = {k: r for k, r in book.reservations.items() if r.open}
             if book.org is not None:
                 cache[key] = book
         return results

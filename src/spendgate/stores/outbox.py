@@ -32,6 +32,11 @@ class SqlOutbox:
 
     def claim(self, sink: str, limit: int, now_ms: int) -> list[OutboxMessage]:
         skip = " FOR UPDATE SKIP LOCKED" if self.store.dialect.name == "postgres" else ""
+        with self.store.read() as probe:  # idle sinks must not take the write lock
+            if probe.one("SELECT 1 FROM outbox WHERE tenant=? AND env=? AND sink=? AND "
+                         "state='pending' AND next_attempt_ms <= ? LIMIT 1",
+                         (self.scope.tenant, self.scope.env, sink, now_ms)) is None:
+                return []
         with self.store.transaction() as tx:
             rows = tx.all(
                 "SELECT seq, payload, attempts, next_attempt_ms FROM outbox WHERE tenant=? "

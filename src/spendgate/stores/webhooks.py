@@ -152,6 +152,10 @@ class SqlDeliveryLog:
 
     def due(self, now_ms: int, limit: int) -> list[Delivery]:
         skip = " FOR UPDATE OF d SKIP LOCKED" if self.store.dialect.name == "postgres" else ""
+        with self.store.read() as probe:  # nothing due: no write transaction at all
+            if probe.one("SELECT 1 FROM webhook_deliveries WHERE status='pending' AND "
+                         "next_attempt_ms <= ? LIMIT 1", (now_ms,)) is None:
+                return []
         with self.store.transaction() as tx:
             rows = tx.all(
                 "SELECT d.delivery_id, d.endpoint_id, d.event_id, d.event_type, d.body, e.url, "
@@ -193,6 +197,9 @@ class SqlDeliveryLog:
 
     def fan_out_pending(self, now_ms: int, limit: int = 500) -> int:
         """Turn alerts the ledger wrote into deliveries to every subscribed endpoint."""
+        with self.store.read() as probe:
+            if probe.one("SELECT 1 FROM webhook_events WHERE fanned_out=0 LIMIT 1") is None:
+                return 0
         with self.store.transaction() as tx:
             events = tx.all("SELECT tenant, env, event_id, body FROM webhook_events "
                             "WHERE fanned_out=0 ORDER BY created_ms LIMIT ?", (limit,))

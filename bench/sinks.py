@@ -6,7 +6,7 @@ and reservation latency with a hanging vendor. Baselines are measured in the sam
 (1) ingest: POST /v1/usage in batches of 1000 vs one event per request (the naive client)
 (2) dispatch: outbox -> each vendor stub through its official SDK, batched vs one per call
 (3) lag: outbox lag while a steady 5 000 events/s is ingested, the dispatcher in `serve`
-(4) hot path: reserve p50/p99 with a sink whose vendor hangs vs with no sink at all
+(4) hot path: reserve p50/p99 with no sink, a healthy vendor, and a vendor that hangs
 The last line is one JSON object.
 """
 
@@ -223,6 +223,17 @@ def main() -> None:
             result["hot_path_no_sink"] = reserve_latency(server, a.reserves)
         finally:
             server.close()
+        healthy = FlexpriceStub(api_key="k")
+        base = healthy.start()
+        server = Server(tmp, "healthy")
+        try:
+            server.seed()
+            server.call("PUT", "/v1/sinks/ok", {"type": "flexprice", "api_key": "k",
+                                                "base_url": base})
+            result["hot_path_healthy_vendor"] = reserve_latency(server, a.reserves)
+        finally:
+            server.close()
+            healthy.stop()
         hang = FlexpriceStub(api_key="k", faults=Faults(rate=1.0, kinds=("slow",),
                                                          slow_s=30.0))
         base = hang.start()
@@ -249,6 +260,9 @@ def main() -> None:
           f"{lag['lag_events_p50']}, drained {lag['drained_after_load_s']} s after the load")
     print(f"{'reserve, no sink':42} p50 {result['hot_path_no_sink']['reserve_p50_ms']} ms  "
           f"p99 {result['hot_path_no_sink']['reserve_p99_ms']} ms")
+    print(f"{'reserve, healthy vendor':42} p50 "
+          f"{result['hot_path_healthy_vendor']['reserve_p50_ms']} ms  p99 "
+          f"{result['hot_path_healthy_vendor']['reserve_p99_ms']} ms")
     print(f"{'reserve, vendor hanging':42} p50 "
           f"{result['hot_path_hanging_vendor']['reserve_p50_ms']} ms  p99 "
           f"{result['hot_path_hanging_vendor']['reserve_p99_ms']} ms")

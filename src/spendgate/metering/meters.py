@@ -120,11 +120,11 @@ def aggregate(meter: Meter, events: Iterable[UsageEvent]) -> list[dict[str, Any]
             if acc.latest is None or stamp[:2] > acc.latest[:2]:
                 acc.latest = stamp
         elif meter.aggregation == "unique_count" and meter.field:
-            value = ev.dimensions.get(meter.field)
-            if value is None and meter.field in ev.quantities:
-                value = str(ev.quantities[meter.field])
-            if value is not None:
-                acc.seen.add(value)
+            distinct = ev.dimensions.get(meter.field)
+            if distinct is None and meter.field in ev.quantities:
+                distinct = str(ev.quantities[meter.field])
+            if distinct is not None:
+                acc.seen.add(distinct)
     rows = []
     for group, acc in sorted(groups.items(), key=lambda kv: [str(v) for v in kv[0]]):
         value: Decimal | int

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from spendgate.domain.hierarchy import Scope
 from spendgate.errors import NotFound
 from spendgate.sinks.config import SinkConfig
@@ -48,20 +50,20 @@ class SinkRepository:
         except NotFound:
             return None
 
-    def list(self, scope: Scope) -> list[SinkConfig]:
+    def list(self, scope: Scope) -> builtins.list[SinkConfig]:
         with self.store.read() as tx:
             rows = tx.all("SELECT name, config FROM sinks WHERE tenant=? AND env=? ORDER BY name",
                           (scope.tenant, scope.env))
         return [SinkConfig.parse(name, loads(doc)) for name, doc in rows]
 
-    def everywhere(self) -> list[tuple[Scope, SinkConfig]]:
+    def everywhere(self) -> builtins.list[tuple[Scope, SinkConfig]]:
         """Every enabled sink of every tenant environment: what a dispatcher process runs."""
         with self.store.read() as tx:
             rows = tx.all("SELECT tenant, env, name, config FROM sinks WHERE enabled=1 "
                           "ORDER BY tenant, env, name")
         return [(Scope(t, e), SinkConfig.parse(n, loads(doc))) for t, e, n, doc in rows]
 
-    def named(self, name: str) -> list[tuple[Scope, SinkConfig]]:
+    def named(self, name: str) -> builtins.list[tuple[Scope, SinkConfig]]:
         """Sinks with this name in any tenant (inbound webhooks find theirs by signature)."""
         with self.store.read() as tx:
             rows = tx.all("SELECT tenant, env, config FROM sinks WHERE name=? "

@@ -346,8 +346,8 @@ class SqlSession:
             yield Entry(seq, at, kind, ref, tuple((a, v) for a, v in loads(postings)))
 
     def all_orgs(self) -> list[OrgKey]:
-        return [tuple(r) for r in self.all("SELECT tenant, env, org FROM orgs "  # type: ignore[misc]
-                                           "ORDER BY tenant, env, org")]
+        return [(r[0], r[1], r[2]) for r in self.all("SELECT tenant, env, org FROM orgs "
+                                                     "ORDER BY tenant, env, org")]
 
     def open_reservations(self, scope: Scope, org: str) -> list[Reservation]:
         return [Reservation.from_dict(loads(r[0])) for r in self.all(
@@ -355,7 +355,7 @@ class SqlSession:
             "AND hold_expires_ms IS NOT NULL", (scope.tenant, scope.env, org))]
 
     def orgs_with_due_holds(self, now_ms: int, limit: int = 1000) -> list[OrgKey]:
-        return [tuple(r) for r in self.all(  # type: ignore[misc]
+        return [(r[0], r[1], r[2]) for r in self.all(
             "SELECT DISTINCT tenant, env, org FROM reservations WHERE hold_expires_ms <= ? "
             "LIMIT ?", (now_ms, limit))]
 

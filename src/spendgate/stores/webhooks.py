@@ -7,6 +7,7 @@ endpoint, and the Deliverer drains `webhook_deliveries` with retries and an atte
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -48,7 +49,7 @@ class SqlInbox:
                  entry.delivery_id, entry.event_type, entry.scheme))
         return True
 
-    def pending(self, limit: int) -> list[InboundRecord]:
+    def pending(self, limit: int) -> builtins.list[InboundRecord]:
         with self.store.read() as tx:
             rows = tx.all(
                 "SELECT record_id, tenant, env, sink, vendor, received_ms, headers, body, "
@@ -95,12 +96,12 @@ class EndpointRepository:
             raise NotFound("webhook endpoint", endpoint_id)
         return found[0]
 
-    def list(self, scope: Scope) -> list[Endpoint]:
+    def list(self, scope: Scope) -> builtins.list[Endpoint]:
         with self.store.read() as tx:
             return _endpoints(tx, scope)
 
     def deliveries(self, scope: Scope, endpoint_id: str, *, after: str | None = None,
-                   limit: int = 100) -> list[dict[str, Any]]:
+                   limit: int = 100) -> builtins.list[dict[str, Any]]:
         self.get(scope, endpoint_id)
         with self.store.read() as tx:
             rows = tx.all(
@@ -150,7 +151,7 @@ class SqlDeliveryLog:
             added += 1
         return added
 
-    def due(self, now_ms: int, limit: int) -> list[Delivery]:
+    def due(self, now_ms: int, limit: int) -> builtins.list[Delivery]:
         skip = " FOR UPDATE OF d SKIP LOCKED" if self.store.dialect.name == "postgres" else ""
         with self.store.read() as probe:  # nothing due: no write transaction at all
             if probe.one("SELECT 1 FROM webhook_deliveries WHERE status='pending' AND "
@@ -187,7 +188,7 @@ class SqlDeliveryLog:
                        (delivery_id, attempts + 1, attempted_ms, status.value, response_code,
                         (error or "")[:2000] or None, duration_ms, next_attempt_ms))
 
-    def attempts(self, delivery_id: str) -> list[Attempt]:
+    def attempts(self, delivery_id: str) -> builtins.list[Attempt]:
         with self.store.read() as tx:
             rows = tx.all("SELECT number, attempted_ms, status, response_code, error, "
                           "duration_ms, next_attempt_ms FROM webhook_attempts "
@@ -212,7 +213,7 @@ class SqlDeliveryLog:
                            "AND event_id=?", (tenant, env, event_id))
         return made
 
-    def events(self, scope: Scope, type_: str | None = None) -> list[OutboundEvent]:
+    def events(self, scope: Scope, type_: str | None = None) -> builtins.list[OutboundEvent]:
         """Alerts the ledger emitted (for status pages and tests)."""
         with self.store.read() as tx:
             rows = tx.all("SELECT event_id, body FROM webhook_events WHERE tenant=? AND env=? "
@@ -221,7 +222,7 @@ class SqlDeliveryLog:
         return [e for e in found if type_ is None or e.type == type_]
 
 
-def _endpoints(tx: SqlSession, scope: Scope) -> list[Endpoint]:
+def _endpoints(tx: SqlSession, scope: Scope) -> builtins.list[Endpoint]:
     rows = tx.all("SELECT endpoint_id, url, events, secrets, enabled FROM webhook_endpoints "
                   "WHERE tenant=? AND env=? ORDER BY endpoint_id", (scope.tenant, scope.env))
     return [Endpoint(r[0], scope.tenant, scope.env, r[1], frozenset(loads(r[2])),

@@ -15,7 +15,6 @@ from typing import Any
 
 from spendgate.reconcile._parse import (
     MINOR_EXPONENT,
-    InexactNumber,
     amount,
     count,
     currency,
@@ -24,7 +23,7 @@ from spendgate.reconcile._parse import (
     text_or_none,
 )
 from spendgate.reconcile.errors import ReconcileInputError
-from spendgate.reconcile.jsonstream import iter_buckets
+from spendgate.reconcile.jsonstream import read_bucket_rows
 from spendgate.reconcile.rows import COST, ProviderRow, Quantity
 from spendgate.reconcile.source import InputFile
 
@@ -38,17 +37,7 @@ def read_anthropic(
     file: InputFile, progress: Callable[[int], None] | None = None
 ) -> Iterator[ProviderRow]:
     """Every result of an Anthropic usage or cost report, normalised; bad input raises."""
-    name = file.name
-    with file.open() as stream:
-        for bucket in iter_buckets(stream, name, progress):
-            where = f"line {bucket.line}, page {bucket.page}, bucket {bucket.number}"
-            try:
-                rows = _bucket(bucket.value, name, where)
-            except InexactNumber:
-                rows = _bucket(bucket.exact(), name, where)
-            del bucket  # one bucket in memory at a time
-            yield from rows
-            del rows
+    return read_bucket_rows(file, _bucket, progress)
 
 
 def _bucket(value: Any, name: str, where: str) -> list[ProviderRow]:

@@ -17,7 +17,10 @@ from typing import IO, Any, NamedTuple
 
 import orjson
 
+from spendgate.reconcile._parse import InexactNumber
 from spendgate.reconcile.errors import ReconcileInputError
+from spendgate.reconcile.rows import ProviderRow
+from spendgate.reconcile.source import InputFile
 
 _WS = re.compile(r"[ \t\r\n]*")
 _CHUNK = 1 << 20
@@ -250,3 +253,25 @@ def _page(reader: _Reader, page: int) -> Iterator[Bucket]:
 
 
 __all__ = ["Bucket", "iter_buckets"]
+
+
+def read_bucket_rows(
+    file: InputFile, parse: Callable[[Any, str, str], list[ProviderRow]],
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[ProviderRow]:
+    """Every row of every bucket of an export, one bucket in memory at a time.
+
+    `parse(bucket, file name, where)` reads one bucket; it is retried on the exact (Decimal)
+    form of the bucket when the fast form held a number it cannot represent exactly.
+    """
+    name = file.name
+    with file.open() as stream:
+        for bucket in iter_buckets(stream, name, progress):
+            where = f"line {bucket.line}, page {bucket.page}, bucket {bucket.number}"
+            try:
+                rows = parse(bucket.value, name, where)
+            except InexactNumber:
+                rows = parse(bucket.exact(), name, where)
+            del bucket  # one bucket in memory at a time
+            yield from rows
+            del rows

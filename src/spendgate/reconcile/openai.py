@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from spendgate.reconcile._parse import (
-    InexactNumber,
     amount,
     count,
     currency,
@@ -23,7 +22,7 @@ from spendgate.reconcile._parse import (
     unix_seconds_ms,
 )
 from spendgate.reconcile.errors import ReconcileInputError
-from spendgate.reconcile.jsonstream import iter_buckets
+from spendgate.reconcile.jsonstream import read_bucket_rows
 from spendgate.reconcile.rows import COST, REQUESTS, ProviderRow, Quantity
 from spendgate.reconcile.source import InputFile
 
@@ -52,17 +51,7 @@ def read_openai(
     file: InputFile, progress: Callable[[int], None] | None = None
 ) -> Iterator[ProviderRow]:
     """Every usage or cost result in an OpenAI export, normalised; bad input raises."""
-    name = file.name
-    with file.open() as stream:
-        for bucket in iter_buckets(stream, name, progress):
-            where = f"line {bucket.line}, page {bucket.page}, bucket {bucket.number}"
-            try:
-                rows = _bucket(bucket.value, name, where)
-            except InexactNumber:
-                rows = _bucket(bucket.exact(), name, where)
-            del bucket  # one bucket in memory at a time
-            yield from rows
-            del rows
+    return read_bucket_rows(file, _bucket, progress)
 
 
 def _bucket(value: Any, name: str, where: str) -> list[ProviderRow]:

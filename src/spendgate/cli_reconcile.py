@@ -92,46 +92,31 @@ JobsOpt = Annotated[
 ]
 
 
-@app.command("openai")
-def openai_command(
-    files: Files, mapping: MappingOpt, metered: Metered = [], from_: FromOpt = None,  # noqa: B006
-    database_url: DbOpt = None, to: ToOpt = None, grain: GrainOpt = "day",
-    by: ByOpt = "org,project,model",
-    tolerance: TolOpt = "0.01", abs_tolerance: AbsOpt = "0", output: FormatOpt = "table",
-    adjust: AdjustOpt = False, adjustments_path: AdjustmentsOpt = None,
-    strict: StrictOpt = False, limit: LimitOpt = 50, jobs: JobsOpt = 1,
-) -> None:
-    """OpenAI organization Usage API (completions, images, audio...) and Costs API pages."""
-    _run("openai", files, metered, mapping, from_, to, grain, by, tolerance, abs_tolerance,
-         output, adjust, adjustments_path, strict, limit, jobs, database_url)
+def _provider_command(provider: str, doc: str) -> None:
+    """Register `spendgate reconcile <provider>`: the three providers share their options."""
+
+    def command(
+        files: Files, mapping: MappingOpt, metered: Metered = [],  # noqa: B006
+        from_: FromOpt = None, database_url: DbOpt = None, to: ToOpt = None,
+        grain: GrainOpt = "day", by: ByOpt = "org,project,model", tolerance: TolOpt = "0.01",
+        abs_tolerance: AbsOpt = "0", output: FormatOpt = "table", adjust: AdjustOpt = False,
+        adjustments_path: AdjustmentsOpt = None, strict: StrictOpt = False,
+        limit: LimitOpt = 50, jobs: JobsOpt = 1,
+    ) -> None:
+        _run(provider, files, metered, mapping, from_, to, grain, by, tolerance, abs_tolerance,
+             output, adjust, adjustments_path, strict, limit, jobs, database_url)
+
+    command.__doc__ = doc
+    command.__name__ = f"{provider}_command"
+    app.command(provider)(command)
 
 
-@app.command("anthropic")
-def anthropic_command(
-    files: Files, mapping: MappingOpt, metered: Metered = [], from_: FromOpt = None,  # noqa: B006
-    database_url: DbOpt = None, to: ToOpt = None, grain: GrainOpt = "day",
-    by: ByOpt = "org,project,model",
-    tolerance: TolOpt = "0.01", abs_tolerance: AbsOpt = "0", output: FormatOpt = "table",
-    adjust: AdjustOpt = False, adjustments_path: AdjustmentsOpt = None,
-    strict: StrictOpt = False, limit: LimitOpt = 50, jobs: JobsOpt = 1,
-) -> None:
-    """Anthropic Admin API messages usage report and cost report pages."""
-    _run("anthropic", files, metered, mapping, from_, to, grain, by, tolerance, abs_tolerance,
-         output, adjust, adjustments_path, strict, limit, jobs, database_url)
-
-
-@app.command("csv")
-def csv_command(
-    files: Files, mapping: MappingOpt, metered: Metered = [], from_: FromOpt = None,  # noqa: B006
-    database_url: DbOpt = None, to: ToOpt = None, grain: GrainOpt = "day",
-    by: ByOpt = "org,project,model",
-    tolerance: TolOpt = "0.01", abs_tolerance: AbsOpt = "0", output: FormatOpt = "table",
-    adjust: AdjustOpt = False, adjustments_path: AdjustmentsOpt = None,
-    strict: StrictOpt = False, limit: LimitOpt = 50, jobs: JobsOpt = 1,
-) -> None:
-    """Any other provider's CSV export, columns mapped in the mapping's `csv` section."""
-    _run("csv", files, metered, mapping, from_, to, grain, by, tolerance, abs_tolerance,
-         output, adjust, adjustments_path, strict, limit, jobs, database_url)
+_provider_command("openai", "OpenAI organization Usage API (completions, images, audio...) "
+                  "and Costs API pages.")
+_provider_command("anthropic", "Anthropic Admin API messages usage report and cost report "
+                  "pages.")
+_provider_command("csv", "Any other provider's CSV export, columns mapped in the mapping's "
+                  "`csv` section.")
 
 
 @app.command("vendor")

@@ -12,7 +12,9 @@ the marginal units after the org's usage of that price line this calendar month 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 
 from spendgate.api.schemas import ItemSpec, Priced
@@ -161,3 +163,26 @@ def org_rate_card(configuration: Configuration, scope: Scope, org: str) -> str |
         return None
     card = loads(row[0]).get("rate_card")
     return card if isinstance(card, str) else None
+
+
+_ORG_LOCKS: dict[tuple[str, str, str], threading.Lock] = {}
+_ORG_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def pricing_in_order(scope: Scope, orgs: Iterable[str]) -> Iterator[None]:
+    """Hold the orgs' pricing locks (in a fixed order) from reading the period to date until
+    the charge it priced is recorded, so concurrent tiered charges see each other.
+
+    Within one process; replicas pricing the same org at the same instant can still race.
+    """
+    with _ORG_LOCKS_GUARD:
+        locks = [_ORG_LOCKS.setdefault((scope.tenant, scope.env, org), threading.Lock())
+                 for org in sorted(set(orgs))]
+    for lock in locks:
+        lock.acquire()
+    try:
+        yield
+    finally:
+        for lock in reversed(locks):
+            lock.release()

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from spendgate.api import render, schemas
 from spendgate.api.auth import authenticate
-from spendgate.api.charges import Pricer, needs_pricing, org_rate_card
+from spendgate.api.charges import Pricer, needs_pricing, org_rate_card, pricing_in_order
 from spendgate.api.context import Services
 from spendgate.api.idempotency import ledger_idem
 from spendgate.api.openapi import body_doc, document
@@ -17,6 +17,7 @@ from spendgate.domain.hierarchy import Scope
 from spendgate.domain.ids import check_id
 from spendgate.domain.reservations import Charge
 from spendgate.ledger.commands import Commit, CommitItem, ItemRequest, Release, Reserve
+from spendgate.ledger.committer import Outcome
 from spendgate.tenancy import ApiKey, EnvSettings, Role
 
 router = APIRouter(tags=["reservations"])
@@ -84,20 +85,26 @@ async def commit_reservation(reservation_id: str, request: Request) -> Response:
     spec = schemas.commit(body)
     org = await _org_of(services, key.scope, reservation_id)
     choices = [c for _, c in spec.items]
+    idem = ledger_idem(request, body)
     if needs_pricing(choices):
         settings = await _settings(services, key.scope)
         now = services.clock.now_ms()
 
-        def price() -> tuple[CommitItem, ...]:
-            pricer = _pricer(services, key.scope, settings, org)
-            return tuple(CommitItem(ref, pricer.of(c, now, f"items[{i}].usage"))
-                         for i, (ref, c) in enumerate(spec.items))
+        def price_and_commit() -> Outcome:
+            # Tiered prices charge after the month so far: read it and record this charge
+            # under the org's pricing lock, or concurrent commits would all start from zero.
+            with pricing_in_order(key.scope, [org]):
+                pricer = _pricer(services, key.scope, settings, org)
+                items = tuple(CommitItem(ref, pricer.of(c, now, f"items[{i}].usage"))
+                              for i, (ref, c) in enumerate(spec.items))
+                return services.ledger.execute(key.scope, Commit(org, reservation_id, items),
+                                               idem)
 
-        items = await run_in_threadpool(price)
+        outcome = await run_in_threadpool(price_and_commit)
     else:
         items = tuple(CommitItem(ref, Charge(c.amount or 0)) for ref, c in spec.items)
-    command = Commit(org, reservation_id, items)
-    outcome = await services.ledger.aexecute(key.scope, command, ledger_idem(request, body))
+        outcome = await services.ledger.aexecute(key.scope, Commit(org, reservation_id, items),
+                                                 idem)
     return json_response(render.reservation(outcome.value), replayed=outcome.replayed)
 
 

@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from spendgate.api import schemas
 from spendgate.api.auth import require_read, require_service
-from spendgate.api.charges import Pricer, needs_pricing, org_rate_card
+from spendgate.api.charges import Pricer, needs_pricing, org_rate_card, pricing_in_order
 from spendgate.api.context import Services, get_services
 from spendgate.api.idempotency import idempotency_key, request_fingerprint
 from spendgate.api.openapi import body_doc, document
@@ -31,6 +31,7 @@ from spendgate.domain.money import format_credits
 from spendgate.domain.reservations import Charge
 from spendgate.errors import InvalidRequest
 from spendgate.ledger.commands import DirectUsage, Idem, RecordUsage
+from spendgate.ledger.committer import Outcome
 from spendgate.metering import rollups
 from spendgate.stores.sql import loads
 from spendgate.tenancy import ApiKey
@@ -68,20 +69,32 @@ async def record_usage(request: Request, key: ApiKey = Depends(require_service),
             by_org[ev.path.org].append(DirectUsage(ev.id, ev.path, charge, ev.timestamp_ms))
         return by_org
 
-    by_org = await run_in_threadpool(prepare)
     key_text = idempotency_key(request)
     fp = request_fingerprint(request, body) if key_text is not None else ""
-    accepted = duplicates = 0
-    replayed = key_text is not None
-    # One command per org, in a fixed order; an org's share of the key is key + org.
-    for org in sorted(by_org):
-        idem = None if key_text is None else Idem(f"{key_text}\x1f{org}", fp)
-        outcome = await services.ledger.aexecute(
-            key.scope, RecordUsage(org, tuple(by_org[org])), idem)
-        fresh, dupes = outcome.value
-        accepted += fresh
-        duplicates += dupes
-        replayed = replayed and outcome.replayed
+
+    def idem(org: str) -> Idem | None:  # an org's share of the key is key + org
+        return None if key_text is None else Idem(f"{key_text}\x1f{org}", fp)
+
+    def record(by_org: dict[str, list[DirectUsage]]) -> list[Outcome]:
+        return [services.ledger.execute(key.scope, RecordUsage(org, tuple(by_org[org])),
+                                        idem(org)) for org in sorted(by_org)]
+
+    def price_and_record() -> list[Outcome]:
+        # Priced usage is charged after the month so far: read it and record under the
+        # orgs' pricing locks, or concurrent requests would all start from the same figure.
+        with pricing_in_order(key.scope, {e.path.org for e in events}):
+            return record(prepare())
+
+    if any(needs_pricing([ev.choice]) for ev in events):
+        outcomes = await run_in_threadpool(price_and_record)
+    else:  # amounts only: nothing to price, so nothing to serialize
+        by_org = await run_in_threadpool(prepare)
+        outcomes = [await services.ledger.aexecute(
+            key.scope, RecordUsage(org, tuple(by_org[org])), idem(org))
+            for org in sorted(by_org)]  # one command per org, in a fixed order
+    accepted = sum(o.value[0] for o in outcomes)
+    duplicates = sum(o.value[1] for o in outcomes)
+    replayed = key_text is not None and all(o.replayed for o in outcomes)
     return json_response({"accepted": accepted, "duplicates": duplicates}, 202,
                          replayed=replayed)
 

@@ -360,12 +360,4 @@ class SqlSession:
             "LIMIT ?", (now_ms, limit))]
 
 
-def clear_changes(book: Book) -> Book:
-    from spendgate.ledger.book import Changes
-
-    book.changes = Changes()
-    return book
-
-
-__all__ = ["POSTGRES", "SQLITE", "Dialect", "SqlSession", "clear_changes", "dumps", "loads",
-           "replace"]
+__all__ = ["POSTGRES", "SQLITE", "Dialect", "OrgKey", "SqlSession", "dumps", "loads"]

@@ -57,12 +57,10 @@ def _invoice_payment(delivery: VerifiedDelivery, resolve: OrgResolver) -> tuple[
     invoice = obj(delivery.payload, "invoice")
     status = (text(invoice, "payment_status") or "").upper()
     if status == "SUCCEEDED":
-        customer, invoice_id = text(invoice, "customer_id"), text(invoice, "id")
-        if customer is None or invoice_id is None:
-            return (Ignored(delivery.event_type, "invoice without customer_id or id"),)
-        org = resolve(customer)
-        if org is None:
-            return (Ignored(delivery.event_type, f"unknown customer {customer}"),)
+        owner = _owner(delivery, resolve, invoice)
+        if isinstance(owner, Ignored):
+            return (owner,)
+        org, customer, invoice_id = owner
         currency = text(invoice, "currency")
         return (PaymentSucceeded(
             org=org,
@@ -79,16 +77,25 @@ def _invoice_payment(delivery: VerifiedDelivery, resolve: OrgResolver) -> tuple[
     return (Ignored(delivery.event_type, f"invoice payment status {status or 'missing'}"),)
 
 
+def _owner(delivery: VerifiedDelivery, resolve: OrgResolver,
+           invoice: Mapping[str, object]) -> tuple[str, str, str] | Ignored:
+    """(org, vendor customer, invoice id) of an invoice, or why it is ignored."""
+    customer, invoice_id = text(invoice, "customer_id"), text(invoice, "id")
+    if customer is None or invoice_id is None:
+        return Ignored(delivery.event_type, "invoice without customer_id or id")
+    org = resolve(customer)
+    if org is None:
+        return Ignored(delivery.event_type, f"unknown customer {customer}")
+    return org, customer, invoice_id
+
+
 def _failed(
     delivery: VerifiedDelivery, resolve: OrgResolver, invoice: Mapping[str, object], *, reason: str
 ) -> tuple[Signal, ...]:
-    inv = invoice
-    customer, invoice_id = text(inv, "customer_id"), text(inv, "id")
-    if customer is None or invoice_id is None:
-        return (Ignored(delivery.event_type, "invoice without customer_id or id"),)
-    org = resolve(customer)
-    if org is None:
-        return (Ignored(delivery.event_type, f"unknown customer {customer}"),)
+    owner = _owner(delivery, resolve, invoice)
+    if isinstance(owner, Ignored):
+        return (owner,)
+    org, customer, invoice_id = owner
     return (PaymentFailed(
         org=org,
         customer_id=customer,
@@ -101,12 +108,10 @@ def _failed(
 
 def _finalized(delivery: VerifiedDelivery, resolve: OrgResolver) -> tuple[Signal, ...]:
     invoice = obj(delivery.payload, "invoice")
-    customer, invoice_id = text(invoice, "customer_id"), text(invoice, "id")
-    if customer is None or invoice_id is None:
-        return (Ignored(delivery.event_type, "invoice without customer_id or id"),)
-    org = resolve(customer)
-    if org is None:
-        return (Ignored(delivery.event_type, f"unknown customer {customer}"),)
+    owner = _owner(delivery, resolve, invoice)
+    if isinstance(owner, Ignored):
+        return (owner,)
+    org, customer, invoice_id = owner
     currency = text(invoice, "currency")
     return (InvoiceFinalized(
         org=org,
